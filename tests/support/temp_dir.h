@@ -1,0 +1,20 @@
+#pragma once
+
+#include <filesystem>
+
+namespace mobileone {
+
+// A fresh directory under the system temp dir, removed with everything in it when the object dies.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+}  // namespace mobileone
