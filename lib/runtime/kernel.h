@@ -1,0 +1,76 @@
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "runtime/thread_pool.h"
+#include "runtime/value.h"
+
+namespace mobileone::runtime {
+
+// Everything the planner knows about one node when it infers types and prepares a kernel.
+struct NodeSignature {
+    const Node& node;
+    int64_t opset;                          // the model's default-domain opset
+    std::vector<ValueType> inputs;          // per input; dtype Undefined for an omitted optional input
+    std::vector<const Tensor*> constants;   // per input: its value when known at plan time, else nullptr
+
+    const Tensor* constant(std::size_t index) const { return index < constants.size() ? constants[index] : nullptr; }
+    bool has_input(std::size_t index) const { return index < inputs.size() && inputs[index].present(); }
+};
+
+// A prepared kernel: attributes parsed and constants (e.g. packed weights) taken once, at plan time.
+class Kernel {
+public:
+    virtual ~Kernel() = default;
+    // Outputs are allocated with the inferred types; inputs and outputs never alias.
+    virtual void run(std::span<const TensorView> inputs, std::span<const TensorView> outputs, ThreadPool& pool) const = 0;
+};
+
+// Instruction sets a kernel may require; Generic kernels are the portable reference.
+enum class Isa { Generic, Avx2, Avx512, Neon };
+bool cpu_supports(Isa isa);
+
+// An op's type rules. infer() validates the node (throwing Error naming it) and returns its output types; ops whose output
+// shape depends on input values (Reshape, Expand...) read them from NodeSignature::constants and fail if unknown.
+struct OpDefinition {
+    std::string op_type;
+    std::vector<ValueType> (*infer)(const NodeSignature& signature);
+};
+
+// One row of the kernel table: which implementation serves which nodes on which ISA.
+struct KernelEntry {
+    std::string op_type;
+    std::string name;  // says what it does: "conv_reference", "dwconv3x3s2_avx512"
+    Isa isa = Isa::Generic;
+    int priority = 0;  // among accepting entries whose ISA the CPU supports, the highest wins
+    bool (*accepts)(const NodeSignature& signature) = nullptr;  // nullptr: serves every node of op_type
+    std::unique_ptr<Kernel> (*make)(const NodeSignature& signature) = nullptr;
+};
+
+class OpRegistry {
+public:
+    static OpRegistry& instance();
+    bool add_op(OpDefinition op);
+    bool add_kernel(KernelEntry kernel);
+    const OpDefinition* find_op(const std::string& op_type) const;
+    // The best kernel for this node on this CPU; nullptr when the op has none.
+    const KernelEntry* select_kernel(const NodeSignature& signature) const;
+    std::vector<std::string> op_types() const;  // sorted
+
+private:
+    std::vector<OpDefinition> ops_;
+    std::vector<KernelEntry> kernels_;
+};
+
+}  // namespace mobileone::runtime
+
+// Registers an op's type rules and its reference kernel; used once at the bottom of each runtime/ops/*.cpp.
+#define MOBILEONE_REGISTER_OP(op_name, infer_function, make_reference_kernel)                                       \
+    [[maybe_unused]] static const bool registered_op_##op_name =                                                    \
+        ::mobileone::runtime::OpRegistry::instance().add_op({#op_name, infer_function}) &&                          \
+        ::mobileone::runtime::OpRegistry::instance().add_kernel(                                                    \
+            {#op_name, #op_name "_reference", ::mobileone::runtime::Isa::Generic, 0, nullptr, make_reference_kernel})
