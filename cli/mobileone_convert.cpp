@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     try {
         ConvertOptions options;
         if (!passes.empty()) options.passes = CLI::detail::split(passes, ',');
+        if (!report_path.empty()) check_writable(report_path);
         ConvertReport report = convert_file(input, output, options);
         if (!report_path.empty()) write_file_atomically(report_path, report_to_json(report).dump(2) + "\n");
         if (!quiet) fmt::print("{}", format_summary(report, verbose));

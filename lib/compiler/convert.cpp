@@ -57,6 +57,7 @@ ConvertReport convert_model(Model& model, const ConvertOptions& options, const s
 ConvertReport convert_file(const std::filesystem::path& input, const std::filesystem::path& output,
                            const ConvertOptions& options) {
     if (same_file(input, output)) fail("{}: refusing to overwrite the input model", output.string());
+    check_writable(output);
     auto start = std::chrono::steady_clock::now();
     Model model = load_model(input);
     ConvertReport report = convert_model(model, options, input.string());

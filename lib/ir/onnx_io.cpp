@@ -14,6 +14,8 @@
 #include <random>
 #include <unordered_set>
 
+#include <unistd.h>
+
 #include "ir/error.h"
 
 namespace mobileone {
@@ -320,12 +322,20 @@ Model load_model(const std::filesystem::path& path) { return parse_model(read_fi
 
 std::string serialize_model(const Model& model) { return serialize_proto(model_to_proto(model)); }
 
-void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
+void check_writable(const std::filesystem::path& path) {
     namespace fs = std::filesystem;
     fs::path directory = path.has_parent_path() ? path.parent_path() : fs::path(".");
     std::error_code ec;
     if (!fs::is_directory(directory, ec)) fail("{}: directory '{}' does not exist", path.string(), directory.string());
     if (fs::is_directory(path, ec)) fail("{}: is a directory", path.string());
+    if (access(directory.c_str(), W_OK) != 0) fail("{}: directory '{}' is not writable", path.string(), directory.string());
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
+    namespace fs = std::filesystem;
+    check_writable(path);
+    fs::path directory = path.has_parent_path() ? path.parent_path() : fs::path(".");
+    std::error_code ec;
     std::random_device entropy;
     fs::path temporary = directory / fmt::format(".{}.tmp-{:08x}", path.filename().string(), entropy());
     {

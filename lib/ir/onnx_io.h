@@ -19,6 +19,8 @@ std::string serialize_model(const Model& model);
 // Writes atomically (temporary file in the same directory, then rename) so a failure leaves no partial file.
 void save_model(const Model& model, const std::filesystem::path& path);
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
+// Fails unless `path` could be written: its directory exists and is writable, and it is not a directory.
+void check_writable(const std::filesystem::path& path);
 
 // onnx::checker::check_model plus strict shape inference (what onnx.checker's full_check does).
 void check_model(const Model& model, const std::string& source);
