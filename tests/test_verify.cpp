@@ -1,0 +1,240 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "ir/error.h"
+#include "verify/random_inputs.h"
+#include "verify/verify.h"
+
+namespace mobileone {
+namespace {
+
+Tensor floats(std::vector<int64_t> dims, std::vector<float> values) { return Tensor::from_values<float>(dims, values); }
+
+// reference: y = Relu(x * w + x) with the Add named "sum"; candidate: y = Relu(x * (w + 1)), its Mul named "sum" too,
+// as the converter names a merged branch sum.
+constexpr int kClasses = 8;
+
+Model affine_model(bool merged, float merged_weight_error = 0) {
+    Model model;
+    model.opset_imports = {{"", 13}};
+    Graph& graph = model.graph;
+    std::vector<Dim> shape = {{{}, "batch"}, {kClasses, {}}};
+    graph.inputs.push_back({"x", DataType::Float, shape, {}});
+    graph.outputs.push_back({"y", DataType::Float, shape, {}});
+    std::vector<float> weight = {0.5f, -1.5f, 2.0f, 0.25f, 3.0f, -0.75f, 1.0f, 0.125f};
+    if (merged) {
+        for (float& w : weight) w += 1;
+        weight[3] += merged_weight_error;
+        graph.initializers["w"] = floats({kClasses}, weight);
+        graph.nodes.push_back({"merged", "Mul", "", {"x", "w"}, {"sum"}, {}, {}});
+    } else {
+        graph.initializers["w"] = floats({kClasses}, weight);
+        graph.nodes.push_back({"scale", "Mul", "", {"x", "w"}, {"scaled"}, {}, {}});
+        graph.nodes.push_back({"add", "Add", "", {"scaled", "x"}, {"sum"}, {}, {}});
+    }
+    graph.nodes.push_back({"relu", "Relu", "", {"sum"}, {"y"}, {}, {}});
+    return model;
+}
+
+VerifyOptions few_samples() {
+    VerifyOptions options;
+    options.samples = 4;
+    options.threads = 1;
+    return options;
+}
+
+TEST(NormalGenerator, IsReproducibleAndStandardNormal) {
+    NormalGenerator a(7), b(7), c(8);
+    std::vector<double> values;
+    for (int i = 0; i < 200000; ++i) {
+        double value = a.next();
+        EXPECT_EQ(value, b.next());
+        values.push_back(value);
+    }
+    EXPECT_NE(values[0], c.next());
+    double mean = 0, square = 0;
+    int beyond_two_sigma = 0;
+    for (double value : values) {
+        mean += value;
+        square += value * value;
+        beyond_two_sigma += std::abs(value) > 2;
+    }
+    mean /= values.size();
+    double variance = square / values.size() - mean * mean;
+    // Standard errors at n = 2e5: mean 0.0022, variance 0.0032, tail fraction (4.55%) 0.05%.
+    EXPECT_NEAR(mean, 0, 0.01);
+    EXPECT_NEAR(variance, 1, 0.015);
+    EXPECT_NEAR(beyond_two_sigma / 200000.0, 0.0455, 0.0025);
+}
+
+TEST(ComparisonBuilder, MeasuresOverAllSamples) {
+    ComparisonBuilder builder("t", false);
+    builder.add(floats({4}, {1, -4, 2, 0}), floats({4}, {1, -4, 2.5f, 0}));
+    builder.add(floats({4}, {3, 0, 0, 1}), floats({4}, {3, 0.25f, 0, 1}));
+    Comparison result = builder.finish({0.1, 0.05});
+    EXPECT_EQ(result.samples, 2);
+    EXPECT_EQ(result.shape, (std::vector<int64_t>{4}));
+    EXPECT_DOUBLE_EQ(result.max_abs_reference, 4);
+    EXPECT_DOUBLE_EQ(result.max_abs_diff, 0.5);
+    EXPECT_DOUBLE_EQ(result.max_rel_diff, 0.5 / 4);
+    EXPECT_DOUBLE_EQ(result.mean_abs_diff, 0.75 / 8);
+    EXPECT_EQ(result.worst_sample, 0);
+    EXPECT_EQ(result.worst_element, 2);
+    // Sample 0: (1 + 16 + 5) / sqrt(21 * 23.25); sample 1: 10 / sqrt(10 * 10.0625).
+    EXPECT_NEAR(result.cosine_similarity, 22 / std::sqrt(21 * 23.25), 1e-12);
+    EXPECT_DOUBLE_EQ(result.tolerance, 0.05 + 0.1 * 4);
+    EXPECT_FALSE(result.classes);
+    EXPECT_FALSE(result.pass);  // 0.5 > 0.45
+    EXPECT_TRUE(builder.finish({0.1, 0.1}).pass);  // 0.5 <= 0.5
+}
+
+TEST(ComparisonBuilder, DecisiveTopOneMismatchFailsWithinTolerance) {
+    // Classes 0 and 1 trade places; the reference leads by 0.3 and the tolerance is 0.2 (margin decides), or 0.4.
+    std::vector<float> reference = {5.0f, 4.7f, 1, 2, 3, 0};
+    std::vector<float> candidate = {4.8f, 4.9f, 1, 2, 3, 0};
+    ComparisonBuilder builder("logits", true);
+    builder.add(floats({1, 6}, reference), floats({1, 6}, candidate));
+    Comparison strict = builder.finish({0.0, 0.2});
+    ASSERT_TRUE(strict.classes);
+    EXPECT_EQ(strict.classes->classes, 6);
+    EXPECT_EQ(strict.classes->predictions, 1);
+    EXPECT_EQ(strict.classes->top1_matches, 0);
+    EXPECT_EQ(strict.classes->top5_matches, 1);  // {0, 1, 4, 3, 2} either way
+    EXPECT_EQ(strict.classes->decisive_top1_mismatches, 1);
+    EXPECT_FALSE(strict.pass);  // 0.2 <= 0.2 but a clear winner changed
+
+    Comparison loose = builder.finish({0.0, 0.4});
+    EXPECT_EQ(loose.classes->decisive_top1_mismatches, 0);  // a 0.3 lead is within rounding reach of 0.4
+    EXPECT_TRUE(loose.pass);
+}
+
+TEST(ComparisonBuilder, TopFiveComparesSetsPerBatchItem) {
+    // Item 0: same five in another order; item 1: class 5 replaces class 4 in the five.
+    ComparisonBuilder builder("logits", true);
+    builder.add(floats({2, 6, 1, 1}, {9, 8, 7, 6, 5, 0, 9, 8, 7, 6, 5, 4}),
+                floats({2, 6, 1, 1}, {9, 7, 8, 5, 6, 0, 9, 8, 7, 6, 4, 5}));
+    Comparison result = builder.finish({0.0, 10});
+    ASSERT_TRUE(result.classes);
+    EXPECT_EQ(result.classes->predictions, 2);
+    EXPECT_EQ(result.classes->top1_matches, 2);
+    EXPECT_EQ(result.classes->top5_matches, 1);
+    EXPECT_DOUBLE_EQ(result.classes->top5_rate(), 0.5);
+}
+
+TEST(ComparisonBuilder, FeatureMapsAndFewClassesHaveNoTopK) {
+    EXPECT_TRUE(is_class_scores({1, 1000}));
+    EXPECT_TRUE(is_class_scores({1, 5, 1, 1}));
+    EXPECT_FALSE(is_class_scores({1, 4}));
+    EXPECT_FALSE(is_class_scores({1, 64, 7, 7}));
+    EXPECT_FALSE(is_class_scores({1000}));
+}
+
+TEST(ComparisonBuilder, NanFailsAndIsNotHidden) {
+    ComparisonBuilder builder("t", false);
+    builder.add(floats({3}, {1, 2, 3}), floats({3}, {1, std::numeric_limits<float>::quiet_NaN(), 3}));
+    Comparison result = builder.finish({1, 1});
+    EXPECT_TRUE(std::isinf(result.max_abs_diff));
+    EXPECT_EQ(result.worst_element, 1);
+    EXPECT_TRUE(std::isnan(result.cosine_similarity));
+    EXPECT_FALSE(result.pass);
+}
+
+TEST(ComparisonBuilder, ShapeChangeIsAnError) {
+    ComparisonBuilder builder("t", false);
+    EXPECT_THROW(builder.add(floats({2}, {1, 2}), floats({1, 2}, {1, 2})), Error);
+}
+
+TEST(MatchTensors, FollowsReferenceOrderAndNamesProducers) {
+    std::vector<MatchedTensor> matches = match_tensors(affine_model(false).graph, affine_model(true).graph);
+    ASSERT_EQ(matches.size(), 2u);
+    EXPECT_EQ(matches[0].name, "sum");
+    EXPECT_EQ(matches[0].reference_node, "add");
+    EXPECT_EQ(matches[0].reference_op, "Add");
+    EXPECT_EQ(matches[0].candidate_node, "merged");
+    EXPECT_EQ(matches[0].candidate_op, "Mul");
+    EXPECT_EQ(matches[1].name, "y");
+}
+
+TEST(VerifyModels, RewrittenArithmeticIsEquivalent) {
+    VerifyOptions options = few_samples();
+    options.layerwise = true;
+    options.float64_reference = true;
+    VerifyReport report = verify_models(affine_model(false), affine_model(true), options);
+    EXPECT_TRUE(report.equivalent);
+    ASSERT_EQ(report.outputs.size(), 1u);
+    const Comparison& y = report.outputs[0];
+    EXPECT_EQ(y.samples, 4);
+    EXPECT_EQ(y.shape, (std::vector<int64_t>{1, kClasses}));  // symbolic batch runs as 1
+    EXPECT_GT(y.max_abs_reference, 0.5);  // standard normal inputs, weights up to 4
+    EXPECT_LE(y.max_rel_diff, 1e-6);      // one float32 rounding apart
+    ASSERT_TRUE(y.classes);
+    EXPECT_EQ(y.classes->top1_matches, 4);
+    ASSERT_EQ(report.candidate_vs_float64.size(), 1u);
+    EXPECT_LE(report.candidate_vs_float64[0].max_rel_diff, 1e-6);
+    EXPECT_GT(report.candidate_vs_float64[0].max_abs_diff, 0);  // float64 really was computed in float64
+    ASSERT_TRUE(report.layerwise);
+    EXPECT_EQ(report.layerwise->tensors.size(), 2u);
+    EXPECT_FALSE(report.layerwise->first_divergence);
+}
+
+TEST(VerifyModels, SameSeedSameNumbersOtherSeedOthers) {
+    VerifyOptions options = few_samples();
+    Model reference = affine_model(false), candidate = affine_model(true, 1e-3f);
+    double first = verify_models(reference, candidate, options).outputs[0].max_abs_diff;
+    EXPECT_EQ(verify_models(reference, candidate, options).outputs[0].max_abs_diff, first);
+    options.seed = 99;
+    EXPECT_NE(verify_models(reference, candidate, options).outputs[0].max_abs_diff, first);
+}
+
+TEST(VerifyModels, PerturbedWeightFailsAndLayerwiseFindsIt) {
+    VerifyOptions options = few_samples();
+    options.layerwise = true;
+    VerifyReport report = verify_models(affine_model(false), affine_model(true, 1e-2f), options);
+    EXPECT_FALSE(report.equivalent);
+    const Comparison& y = report.outputs[0];
+    EXPECT_FALSE(y.pass);
+    EXPECT_EQ(y.worst_element, 3);
+    EXPECT_GT(y.max_abs_diff, 1e-3);  // 1e-2 * |x| for some standard normal x of four, before the Relu
+    ASSERT_TRUE(report.layerwise->first_divergence);
+    const LayerComparison& first = report.layerwise->tensors[*report.layerwise->first_divergence];
+    EXPECT_EQ(first.tensor.name, "sum");
+    EXPECT_EQ(first.tensor.reference_node, "add");
+    EXPECT_EQ(first.tensor.candidate_node, "merged");
+}
+
+TEST(VerifyModels, MismatchedInputNamesAreAnError) {
+    Model candidate = affine_model(true);
+    candidate.graph.inputs[0].name = "image";
+    for (Node& node : candidate.graph.nodes)
+        for (std::string& input : node.inputs)
+            if (input == "x") input = "image";
+    VerifyOptions options = few_samples();
+    options.reference_source = "train.onnx";
+    options.candidate_source = "deploy.onnx";
+    try {
+        verify_models(affine_model(false), candidate, options);
+        FAIL() << "mismatched inputs accepted";
+    } catch (const Error& error) {
+        std::string message = error.what();
+        EXPECT_NE(message.find("'x'"), std::string::npos) << message;
+        EXPECT_NE(message.find("deploy.onnx"), std::string::npos) << message;
+        EXPECT_NE(message.find("'image'"), std::string::npos) << message;
+    }
+}
+
+TEST(VerifyModels, MismatchedInputShapesAreAnError) {
+    Model candidate = affine_model(true);
+    (*candidate.graph.inputs[0].shape)[1] = Dim{kClasses + 1, {}};
+    EXPECT_THROW(verify_models(affine_model(false), candidate, few_samples()), Error);
+}
+
+TEST(VerifyModels, NothingToCompareIsAnError) {
+    VerifyOptions options = few_samples();
+    options.samples = 0;
+    EXPECT_THROW(verify_models(affine_model(false), affine_model(true), options), Error);
+}
+
+}  // namespace
+}  // namespace mobileone
