@@ -5,38 +5,13 @@
 
 #include "ir/error.h"
 #include "verify/random_inputs.h"
+#include "support/verify_fixtures.h"
 #include "verify/verify.h"
 
 namespace mobileone {
 namespace {
 
 Tensor floats(std::vector<int64_t> dims, std::vector<float> values) { return Tensor::from_values<float>(dims, values); }
-
-// reference: y = Relu(x * w + x) with the Add named "sum"; candidate: y = Relu(x * (w + 1)), its Mul named "sum" too,
-// as the converter names a merged branch sum.
-constexpr int kClasses = 8;
-
-Model affine_model(bool merged, float merged_weight_error = 0) {
-    Model model;
-    model.opset_imports = {{"", 13}};
-    Graph& graph = model.graph;
-    std::vector<Dim> shape = {{{}, "batch"}, {kClasses, {}}};
-    graph.inputs.push_back({"x", DataType::Float, shape, {}});
-    graph.outputs.push_back({"y", DataType::Float, shape, {}});
-    std::vector<float> weight = {0.5f, -1.5f, 2.0f, 0.25f, 3.0f, -0.75f, 1.0f, 0.125f};
-    if (merged) {
-        for (float& w : weight) w += 1;
-        weight[3] += merged_weight_error;
-        graph.initializers["w"] = floats({kClasses}, weight);
-        graph.nodes.push_back({"merged", "Mul", "", {"x", "w"}, {"sum"}, {}, {}});
-    } else {
-        graph.initializers["w"] = floats({kClasses}, weight);
-        graph.nodes.push_back({"scale", "Mul", "", {"x", "w"}, {"scaled"}, {}, {}});
-        graph.nodes.push_back({"add", "Add", "", {"scaled", "x"}, {"sum"}, {}, {}});
-    }
-    graph.nodes.push_back({"relu", "Relu", "", {"sum"}, {"y"}, {}, {}});
-    return model;
-}
 
 VerifyOptions few_samples() {
     VerifyOptions options;
@@ -147,7 +122,7 @@ TEST(ComparisonBuilder, ShapeChangeIsAnError) {
 }
 
 TEST(MatchTensors, FollowsReferenceOrderAndNamesProducers) {
-    std::vector<MatchedTensor> matches = match_tensors(affine_model(false).graph, affine_model(true).graph);
+    std::vector<MatchedTensor> matches = match_tensors(affine_reference().graph, affine_candidate().graph);
     ASSERT_EQ(matches.size(), 2u);
     EXPECT_EQ(matches[0].name, "sum");
     EXPECT_EQ(matches[0].reference_node, "add");
@@ -161,12 +136,12 @@ TEST(VerifyModels, RewrittenArithmeticIsEquivalent) {
     VerifyOptions options = few_samples();
     options.layerwise = true;
     options.float64_reference = true;
-    VerifyReport report = verify_models(affine_model(false), affine_model(true), options);
+    VerifyReport report = verify_models(affine_reference(), affine_candidate(), options);
     EXPECT_TRUE(report.equivalent);
     ASSERT_EQ(report.outputs.size(), 1u);
     const Comparison& y = report.outputs[0];
     EXPECT_EQ(y.samples, 4);
-    EXPECT_EQ(y.shape, (std::vector<int64_t>{1, kClasses}));  // symbolic batch runs as 1
+    EXPECT_EQ(y.shape, (std::vector<int64_t>{1, kAffineClasses}));  // symbolic batch runs as 1
     EXPECT_GT(y.max_abs_reference, 0.5);  // standard normal inputs, weights up to 4
     EXPECT_LE(y.max_rel_diff, 1e-6);      // one float32 rounding apart
     ASSERT_TRUE(y.classes);
@@ -181,7 +156,7 @@ TEST(VerifyModels, RewrittenArithmeticIsEquivalent) {
 
 TEST(VerifyModels, SameSeedSameNumbersOtherSeedOthers) {
     VerifyOptions options = few_samples();
-    Model reference = affine_model(false), candidate = affine_model(true, 1e-3f);
+    Model reference = affine_reference(), candidate = affine_candidate(1e-3f);
     double first = verify_models(reference, candidate, options).outputs[0].max_abs_diff;
     EXPECT_EQ(verify_models(reference, candidate, options).outputs[0].max_abs_diff, first);
     options.seed = 99;
@@ -191,7 +166,7 @@ TEST(VerifyModels, SameSeedSameNumbersOtherSeedOthers) {
 TEST(VerifyModels, PerturbedWeightFailsAndLayerwiseFindsIt) {
     VerifyOptions options = few_samples();
     options.layerwise = true;
-    VerifyReport report = verify_models(affine_model(false), affine_model(true, 1e-2f), options);
+    VerifyReport report = verify_models(affine_reference(), affine_candidate(1e-2f), options);
     EXPECT_FALSE(report.equivalent);
     const Comparison& y = report.outputs[0];
     EXPECT_FALSE(y.pass);
@@ -205,7 +180,7 @@ TEST(VerifyModels, PerturbedWeightFailsAndLayerwiseFindsIt) {
 }
 
 TEST(VerifyModels, MismatchedInputNamesAreAnError) {
-    Model candidate = affine_model(true);
+    Model candidate = affine_candidate();
     candidate.graph.inputs[0].name = "image";
     for (Node& node : candidate.graph.nodes)
         for (std::string& input : node.inputs)
@@ -214,7 +189,7 @@ TEST(VerifyModels, MismatchedInputNamesAreAnError) {
     options.reference_source = "train.onnx";
     options.candidate_source = "deploy.onnx";
     try {
-        verify_models(affine_model(false), candidate, options);
+        verify_models(affine_reference(), candidate, options);
         FAIL() << "mismatched inputs accepted";
     } catch (const Error& error) {
         std::string message = error.what();
@@ -225,15 +200,15 @@ TEST(VerifyModels, MismatchedInputNamesAreAnError) {
 }
 
 TEST(VerifyModels, MismatchedInputShapesAreAnError) {
-    Model candidate = affine_model(true);
-    (*candidate.graph.inputs[0].shape)[1] = Dim{kClasses + 1, {}};
-    EXPECT_THROW(verify_models(affine_model(false), candidate, few_samples()), Error);
+    Model candidate = affine_candidate();
+    (*candidate.graph.inputs[0].shape)[1] = Dim{kAffineClasses + 1, {}};
+    EXPECT_THROW(verify_models(affine_reference(), candidate, few_samples()), Error);
 }
 
 TEST(VerifyModels, NothingToCompareIsAnError) {
     VerifyOptions options = few_samples();
     options.samples = 0;
-    EXPECT_THROW(verify_models(affine_model(false), affine_model(true), options), Error);
+    EXPECT_THROW(verify_models(affine_reference(), affine_candidate(), options), Error);
 }
 
 }  // namespace
