@@ -36,20 +36,30 @@ private:
     std::byte* data_ = nullptr;
 };
 
+// What a plan is compiled for: the type of every input (precision applied), and the values of its non-floating inputs
+// (shapes, axes, indices, flags), which the plan treats as constants so the shapes that depend on them are static.
+struct PlanInputs {
+    std::map<std::string, ValueType> types;
+    std::map<std::string, Tensor> values;
+    bool operator==(const PlanInputs&) const = default;
+};
+
 // Everything needed to run a model for one set of input types: compiled once, run many times without allocating.
 struct Plan {
-    std::map<std::string, ValueType> input_types;  // what the plan was compiled for
+    PlanInputs compiled_for;
     std::deque<Tensor> constants;                  // converted initializers and plan-time results; never moved
     std::unique_ptr<Arena> arena;
     std::size_t arena_bytes = 0;
     std::vector<PlanStep> steps;
-    std::map<std::string, TensorView> inputs;   // where run() copies each graph input
+    std::map<std::string, TensorView> inputs;   // where run() copies each floating graph input
     std::map<std::string, TensorView> results;  // graph outputs and kept values
 };
 
-// Compiles `model` for inputs of the given types (precision already applied). Nodes whose inputs are all known run
-// here, on `pool`, and become constants.
-std::unique_ptr<Plan> compile_plan(const Model& model, const SessionOptions& options,
-                                   const std::map<std::string, ValueType>& input_types, ThreadPool& pool);
+// Compiles `model` for `inputs`. Nodes whose inputs are all known run here, on `pool`, and become constants.
+std::unique_ptr<Plan> compile_plan(const Model& model, const SessionOptions& options, PlanInputs inputs,
+                                   ThreadPool& pool);
+
+// Whether an input of this type is computed on at run time; the values of all others are fixed by the plan.
+bool is_floating(DataType dtype);
 
 }  // namespace mobileone::runtime

@@ -36,9 +36,14 @@ public:
     Planner(const Model& model, const SessionOptions& options, ThreadPool& pool, Plan& plan)
         : model_(model), options_(options), pool_(pool), plan_(plan) {}
 
-    void compile(const std::map<std::string, ValueType>& input_types) {
+    void compile() {
         for (const auto& [name, tensor] : model_.graph.initializers) add_initializer(name, tensor);
-        for (const auto& [name, type] : input_types) {
+        for (const auto& [name, type] : plan_.compiled_for.types) {
+            auto value = plan_.compiled_for.values.find(name);
+            if (value != plan_.compiled_for.values.end()) {
+                define(name, constant_value(value->second));
+                continue;
+            }
             define(name, {type, nullptr, add_buffer(type, 0)});
             plan_.inputs[name];
         }
@@ -194,11 +199,16 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Plan> compile_plan(const Model& model, const SessionOptions& options,
-                                   const std::map<std::string, ValueType>& input_types, ThreadPool& pool) {
+bool is_floating(DataType dtype) {
+    return dtype == DataType::Float || dtype == DataType::Double || dtype == DataType::Float16 ||
+           dtype == DataType::BFloat16;
+}
+
+std::unique_ptr<Plan> compile_plan(const Model& model, const SessionOptions& options, PlanInputs inputs,
+                                   ThreadPool& pool) {
     auto plan = std::make_unique<Plan>();
-    plan->input_types = input_types;
-    Planner(model, options, pool, *plan).compile(input_types);
+    plan->compiled_for = std::move(inputs);
+    Planner(model, options, pool, *plan).compile();
     return plan;
 }
 

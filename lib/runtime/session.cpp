@@ -125,14 +125,15 @@ RunResult Session::run(const std::map<std::string, Tensor>& inputs) {
     const Graph& graph = impl_->model.graph;
     for (const auto& [name, tensor] : inputs)
         if (!graph.is_input(name)) fail("'{}' is not an input of the model", name);
-    std::map<std::string, ValueType> input_types;
+    PlanInputs plan_inputs;
     for (const ValueInfo& info : graph.inputs) {
         auto it = inputs.find(info.name);
         if (it == inputs.end()) fail("missing input '{}'", info.name);
-        input_types[info.name] = impl_->planned_type(info, it->second);
+        plan_inputs.types[info.name] = impl_->planned_type(info, it->second);
+        if (!is_floating(it->second.dtype())) plan_inputs.values[info.name] = it->second;
     }
-    if (!impl_->plan || impl_->plan->input_types != input_types)
-        impl_->plan = compile_plan(impl_->model, impl_->options, input_types, impl_->pool);
+    if (!impl_->plan || impl_->plan->compiled_for != plan_inputs)
+        impl_->plan = compile_plan(impl_->model, impl_->options, std::move(plan_inputs), impl_->pool);
     const Plan& plan = *impl_->plan;
 
     for (const auto& [name, view] : plan.inputs) Impl::copy_input(inputs.at(name), view);

@@ -31,7 +31,8 @@ struct RunResult {
 
 // Loads a model for execution. The constructor checks that every op is supported (one error listing each unsupported
 // op and its nodes); the plan (order, shapes, buffers by liveness, prepared kernels) is compiled on the first run for
-// the given input shapes and reused while they stay the same.
+// the given input shapes and reused while they stay the same. Integer and bool inputs (shapes, axes, indices) are
+// treated like shapes: the plan is compiled for their values, which makes everything computed from them static.
 class Session {
 public:
     Session(const Model& model, SessionOptions options = {});
