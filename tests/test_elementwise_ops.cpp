@@ -74,6 +74,19 @@ TEST(Binary, Int64ShapeArithmetic) {
               std::vector<int64_t>{lowest});
 }
 
+TEST(Binary, NarrowIntegersWrapLikeNumpy) {
+    Tensor a = Tensor::from_values<uint8_t>({2}, std::vector<uint8_t>{200, 7});
+    Tensor b = Tensor::from_values<uint8_t>({2}, std::vector<uint8_t>{100, 2});
+    EXPECT_EQ(values_of<uint8_t>(run_single({"Add", {runtime_value(a), runtime_value(b)}})), (std::vector<uint8_t>{44, 9}));
+    EXPECT_EQ(values_of<uint8_t>(run_single({"Sub", {runtime_value(b), runtime_value(a)}})),
+              (std::vector<uint8_t>{156, 251}));
+    EXPECT_EQ(values_of<uint8_t>(run_single({"Div", {runtime_value(a), runtime_value(b)}})), (std::vector<uint8_t>{2, 3}));
+    Tensor c = Tensor::from_values<int32_t>({2}, std::vector<int32_t>{-7, 65536});
+    EXPECT_EQ(values_of<int32_t>(run_single({"Div", {runtime_value(c), known(Tensor::from_values<int32_t>({}, std::vector<int32_t>{2}))}})),
+              (std::vector<int32_t>{-3, 32768}));
+    EXPECT_EQ(values_of<int32_t>(run_single({"Mul", {runtime_value(c), runtime_value(c)}})), (std::vector<int32_t>{49, 0}));
+}
+
 TEST(Binary, IntegerDivisionByZeroNamesTheNode) {
     expect_error_names_node({"Div", {runtime_value(int64s({2}, {4, 6})), runtime_value(int64s({2}, {2, 0}))}},
                             "division by zero");
@@ -86,8 +99,8 @@ TEST(Binary, RejectsShapesThatDoNotBroadcast) {
 
 TEST(Binary, RejectsMixedAndUnsupportedTypes) {
     expect_error_names_node({"Add", {runtime_value(floats({1}, {1})), known(doubles({1}, {1}))}}, "different types");
-    Tensor bytes(DataType::UInt8, {2});
-    expect_error_names_node({"Mul", {runtime_value(bytes), known(bytes)}}, "uint8");
+    Tensor flags(DataType::Bool, {2});
+    expect_error_names_node({"Mul", {runtime_value(flags), known(flags)}}, "bool");
 }
 
 TEST(Binary, LegacyBroadcastAlignsAtAxis) {
@@ -184,6 +197,10 @@ TEST(Activation, ClipBoundsAreOptionalInputsFromOpset11) {
     EXPECT_EQ(values_of<int64_t>(run_single({"Clip", {runtime_value(int64s({3}, {-9, 4, 9})), known(int64s({}, {0})),
                                                       known(int64s({}, {5}))}})),
               (std::vector<int64_t>{0, 4, 5}));
+    Tensor bytes = Tensor::from_values<int8_t>({3}, std::vector<int8_t>{-128, 0, 127});
+    EXPECT_EQ(values_of<int8_t>(run_single({"Clip", {runtime_value(bytes), omitted(),
+                                                     known(Tensor::from_values<int8_t>({}, std::vector<int8_t>{100}))}})),
+              (std::vector<int8_t>{-128, 0, 100}));
     // Attributes are ignored from opset 11 on.
     OpCall attributes{"Clip", {runtime_value(x)}, {{"min", 0.0f}}, 11};
     EXPECT_EQ(values_of<float>(run_single(attributes)), (std::vector<float>{-1, 3, 7}));

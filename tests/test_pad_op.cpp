@@ -83,9 +83,11 @@ TEST(Pad, AxesInputFromOpset18) {
     EXPECT_EQ(values_of<float>(out), (std::vector<float>{0, 1, 2, 3, 0, 4, 5, 6}));
 }
 
-TEST(Pad, Int64AndDouble) {
+TEST(Pad, IntegerAndDoubleTypes) {
     Tensor dims = run_single(pad(int64s({2}, {3, 4}), {1, 0}, "edge"));
     EXPECT_EQ(values_of<int64_t>(dims), (Shape{3, 3, 4}));
+    Tensor narrow = run_single(pad(Tensor::from_values<int32_t>({2}, std::vector<int32_t>{5, 6}), {0, 2}, "reflect"));
+    EXPECT_EQ(values_of<int32_t>(narrow), (std::vector<int32_t>{5, 6, 5, 6}));
     OpCall call = pad(doubles({1}, {0.25}), {0, 1});
     call.inputs.push_back(known(doubles({}, {-1})));
     EXPECT_EQ(values_of<double>(run_single(call)), (std::vector<double>{0.25, -1}));

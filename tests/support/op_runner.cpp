@@ -1,5 +1,7 @@
 #include "support/op_runner.h"
 
+#include <fmt/format.h>
+
 #include "ir/error.h"
 #include "runtime/thread_pool.h"
 
@@ -14,8 +16,8 @@ Node OpCall::node() const {
     node.name = "node_under_test";
     node.op_type = op_type;
     for (std::size_t i = 0; i < inputs.size(); ++i)
-        node.inputs.push_back(inputs[i].value ? "x" + std::to_string(i) : std::string());
-    for (std::size_t i = 0; i < outputs; ++i) node.outputs.push_back("y" + std::to_string(i));
+        node.inputs.push_back(inputs[i].value ? fmt::format("x{}", i) : std::string());
+    for (std::size_t i = 0; i < outputs; ++i) node.outputs.push_back(fmt::format("y{}", i));
     node.attributes = attributes;
     return node;
 }

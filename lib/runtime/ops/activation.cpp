@@ -77,9 +77,9 @@ private:
     F f_;
 };
 
-template <template <typename> class Function, typename... Types>
-std::unique_ptr<Kernel> make_activation(const NodeSignature& signature, auto... parameters) {
-    return make_for_dtype<Types...>(signature.node, signature.inputs[0].dtype, [&]<typename T>() {
+template <template <typename> class Function, typename Types>
+std::unique_ptr<Kernel> make_activation(Types types, const NodeSignature& signature, auto... parameters) {
+    return make_for_dtype(types, signature.node, signature.inputs[0].dtype, [&]<typename T>() {
         Function<T> f{static_cast<T>(parameters)...};
         return std::unique_ptr<Kernel>(new ActivationKernel<T, Function<T>>(f));
     });
@@ -87,46 +87,46 @@ std::unique_ptr<Kernel> make_activation(const NodeSignature& signature, auto... 
 
 std::vector<ValueType> infer_floating(const NodeSignature& signature) {
     expect_input_count(signature, 1, 1);
-    expect_dtype<float, double>(signature.node, signature.inputs[0].dtype, "input");
+    expect_dtype(signature.node, signature.inputs[0].dtype, "input", FloatingTypes{});
     return {signature.inputs[0]};
 }
 
 std::vector<ValueType> infer_relu(const NodeSignature& signature) {
     expect_input_count(signature, 1, 1);
-    expect_dtype<float, double, int64_t>(signature.node, signature.inputs[0].dtype, "input");
+    expect_dtype(signature.node, signature.inputs[0].dtype, "input", NumericTypes{});
     return {signature.inputs[0]};
 }
 
 std::unique_ptr<Kernel> make_relu(const NodeSignature& signature) {
-    return make_activation<ReluFunction, float, double, int64_t>(signature);
+    return make_activation<ReluFunction>(NumericTypes{}, signature);
 }
 
 std::unique_ptr<Kernel> make_sigmoid(const NodeSignature& signature) {
-    return make_activation<SigmoidFunction, float, double>(signature);
+    return make_activation<SigmoidFunction>(FloatingTypes{}, signature);
 }
 
 std::unique_ptr<Kernel> make_tanh(const NodeSignature& signature) {
-    return make_activation<TanhFunction, float, double>(signature);
+    return make_activation<TanhFunction>(FloatingTypes{}, signature);
 }
 
 std::unique_ptr<Kernel> make_leaky_relu(const NodeSignature& signature) {
-    return make_activation<LeakyReluFunction, float, double>(signature, signature.node.attribute_float("alpha", 0.01f));
+    return make_activation<LeakyReluFunction>(FloatingTypes{}, signature, signature.node.attribute_float("alpha", 0.01f));
 }
 
 std::unique_ptr<Kernel> make_hard_sigmoid(const NodeSignature& signature) {
     const Node& node = signature.node;
-    return make_activation<HardSigmoidFunction, float, double>(signature, node.attribute_float("alpha", 0.2f),
-                                                               node.attribute_float("beta", 0.5f));
+    return make_activation<HardSigmoidFunction>(FloatingTypes{}, signature, node.attribute_float("alpha", 0.2f),
+                                                node.attribute_float("beta", 0.5f));
 }
 
 std::unique_ptr<Kernel> make_hard_swish(const NodeSignature& signature) {
-    return make_activation<HardSwishFunction, float, double>(signature);
+    return make_activation<HardSwishFunction>(FloatingTypes{}, signature);
 }
 
 std::vector<ValueType> infer_clip(const NodeSignature& signature) {
     const Node& node = signature.node;
     expect_input_count(signature, 1, signature.opset < 11 ? 1 : 3);
-    expect_dtype<float, double, int64_t>(node, signature.inputs[0].dtype, "input");
+    expect_dtype(node, signature.inputs[0].dtype, "input", NumericTypes{});
     for (std::size_t bound = 1; bound < 3; ++bound) {
         if (!signature.has_input(bound)) continue;
         expect_same_dtype(signature, 0, bound);
@@ -166,7 +166,7 @@ private:
 std::unique_ptr<Kernel> make_clip(const NodeSignature& signature) {
     const Node& node = signature.node;
     const bool bounds_from_inputs = signature.opset >= 11;
-    return make_for_dtype<float, double, int64_t>(node, signature.inputs[0].dtype, [&]<typename T>() {
+    return make_for_dtype(NumericTypes{}, node, signature.inputs[0].dtype, [&]<typename T>() {
         T low = std::numeric_limits<T>::lowest();
         T high = std::numeric_limits<T>::max();
         if (!bounds_from_inputs) {

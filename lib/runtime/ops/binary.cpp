@@ -1,6 +1,6 @@
 // Add, Sub, Mul, Div: C = A op B elementwise with numpy multidirectional broadcasting (opset >= 7).
 // Opset < 7 broadcasts only when broadcast=1, and then aligns B with A's dims starting at `axis` (default: A's last dims).
-// Integer Div truncates toward zero (as ONNX's reference and ONNX Runtime do); int64 overflow wraps.
+// Integer Div truncates toward zero (as ONNX's reference and ONNX Runtime do); integer overflow wraps.
 #include <type_traits>
 #include <utility>
 
@@ -10,13 +10,17 @@
 namespace mobileone::runtime {
 namespace {
 
-// Signed overflow is undefined behaviour in C++; shape arithmetic wraps as two's complement (and numpy) do instead.
-int64_t wrapped(uint64_t value) { return static_cast<int64_t>(value); }
+// Signed overflow is undefined behaviour in C++; integers wrap instead, as two's complement hardware and numpy do.
+// Computing in uint64 and narrowing is modular for every integer type.
+template <typename T>
+T wrapped(uint64_t value) {
+    return static_cast<T>(value);
+}
 
 struct Addition {
     template <typename T>
     T operator()(T a, T b) const {
-        if constexpr (std::is_integral_v<T>) return wrapped(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+        if constexpr (std::is_integral_v<T>) return wrapped<T>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
         else return a + b;
     }
 };
@@ -24,7 +28,7 @@ struct Addition {
 struct Subtraction {
     template <typename T>
     T operator()(T a, T b) const {
-        if constexpr (std::is_integral_v<T>) return wrapped(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+        if constexpr (std::is_integral_v<T>) return wrapped<T>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
         else return a - b;
     }
 };
@@ -32,7 +36,7 @@ struct Subtraction {
 struct Multiplication {
     template <typename T>
     T operator()(T a, T b) const {
-        if constexpr (std::is_integral_v<T>) return wrapped(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
+        if constexpr (std::is_integral_v<T>) return wrapped<T>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
         else return a * b;
     }
 };
@@ -40,9 +44,10 @@ struct Multiplication {
 struct Division {
     template <typename T>
     T operator()(T a, T b) const {
-        // INT64_MIN / -1 overflows; negate with wrapping instead.
-        if constexpr (std::is_integral_v<T>) return b == -1 ? wrapped(0 - static_cast<uint64_t>(a)) : a / b;
-        else return a / b;
+        // The lowest signed value divided by -1 overflows; negate with wrapping instead.
+        if constexpr (std::is_signed_v<T> && std::is_integral_v<T>)
+            return b == -1 ? wrapped<T>(0 - static_cast<uint64_t>(a)) : static_cast<T>(a / b);
+        else return static_cast<T>(a / b);
     }
 };
 
@@ -74,7 +79,7 @@ std::vector<ValueType> infer_binary(const NodeSignature& signature) {
     expect_input_count(signature, 2, 2);
     expect_same_dtype(signature, 0, 1);
     DataType dtype = signature.inputs[0].dtype;
-    expect_dtype<float, double, int64_t>(node, dtype, "input");
+    expect_dtype(node, dtype, "input", NumericTypes{});
     auto [a, b] = aligned_shapes(signature);
     std::optional<std::vector<int64_t>> shape = broadcast_shape(a, b);
     if (!shape || (signature.opset < 7 && *shape != a))
@@ -119,7 +124,7 @@ template <typename Op>
 std::unique_ptr<Kernel> make_binary(const NodeSignature& signature) {
     auto [a, b] = aligned_shapes(signature);
     BroadcastLayout layout = make_broadcast_layout(a, b);
-    return make_for_dtype<float, double, int64_t>(signature.node, signature.inputs[0].dtype, [&]<typename T>() {
+    return make_for_dtype(NumericTypes{}, signature.node, signature.inputs[0].dtype, [&]<typename T>() {
         return std::unique_ptr<Kernel>(new BinaryKernel<T, Op>(layout, signature.node.label()));
     });
 }

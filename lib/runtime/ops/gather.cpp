@@ -11,7 +11,7 @@ namespace {
 std::vector<ValueType> infer_gather(const NodeSignature& signature) {
     const Node& node = signature.node;
     expect_input_count(signature, 2, 2);
-    expect_dtype<int64_t, int32_t>(node, signature.inputs[1].dtype, "indices");
+    expect_dtype(node, signature.inputs[1].dtype, "indices", IndexTypes{});
     const std::vector<int64_t>& data = signature.inputs[0].shape;
     const std::vector<int64_t>& indices = signature.inputs[1].shape;
     if (data.empty()) fail("node {}: cannot gather from a scalar", node.label());
@@ -69,7 +69,7 @@ std::unique_ptr<Kernel> make_gather(const NodeSignature& signature) {
     const int64_t outer = element_count(dims.first(axis));
     const auto block_bytes =
         static_cast<std::size_t>(element_count(dims.subspan(axis + 1))) * element_size(data.dtype);
-    return make_for_dtype<int64_t, int32_t>(node, signature.inputs[1].dtype, [&]<typename Index>() {
+    return make_for_dtype(IndexTypes{}, node, signature.inputs[1].dtype, [&]<typename Index>() {
         return std::unique_ptr<Kernel>(new GatherKernel<Index>(node.label(), outer, dims[axis], block_bytes));
     });
 }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/error.h"
@@ -48,9 +49,29 @@ void expect_dtype(const Node& node, DataType dtype, const char* what) {
 template <typename... Types, typename Make>
 std::unique_ptr<Kernel> make_for_dtype(const Node& node, DataType dtype, Make&& make) {
     std::unique_ptr<Kernel> kernel;
-    ((dtype == data_type_of<Types>() && (kernel = make.template operator()<Types>(), true)) || ...);
+    auto make_if_matching = [&]<typename T>() {
+        if (dtype == data_type_of<T>()) kernel = make.template operator()<T>();
+    };
+    (make_if_matching.template operator()<Types>(), ...);
     if (!kernel) fail("node {}: no kernel for type {}", node.label(), to_string(dtype));
     return kernel;
+}
+
+// A named set of element types, for ops whose kernels are instantiated for many of them.
+template <typename... Types>
+struct TypeList {};
+using FloatingTypes = TypeList<float, double>;
+using NumericTypes = TypeList<float, double, int64_t, int32_t, int8_t, uint8_t>;
+using IndexTypes = TypeList<int64_t, int32_t>;
+
+template <typename... Types>
+void expect_dtype(const Node& node, DataType dtype, const char* what, TypeList<Types...>) {
+    expect_dtype<Types...>(node, dtype, what);
+}
+
+template <typename... Types, typename Make>
+std::unique_ptr<Kernel> make_for_dtype(TypeList<Types...>, const Node& node, DataType dtype, Make&& make) {
+    return make_for_dtype<Types...>(node, dtype, std::forward<Make>(make));
 }
 
 }  // namespace mobileone::runtime

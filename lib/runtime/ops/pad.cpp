@@ -58,7 +58,7 @@ std::vector<ValueType> infer_pad(const NodeSignature& signature) {
     const Node& node = signature.node;
     if (signature.opset < 11) expect_input_count(signature, 1, 1);
     else expect_input_count(signature, 2, signature.opset >= 18 ? 4 : 3);
-    expect_dtype<float, double, int64_t>(node, signature.inputs[0].dtype, "input");
+    expect_dtype(node, signature.inputs[0].dtype, "input", NumericTypes{});
     if (signature.has_input(2)) {
         expect_same_dtype(signature, 0, 2);
         if (signature.inputs[2].numel() != 1) fail("node {}: constant_value must be a scalar", node.label());
@@ -165,7 +165,7 @@ std::unique_ptr<Kernel> make_pad(const NodeSignature& signature) {
     }
     const bool value_from_input = signature.opset >= 11;
     const float attribute_value = signature.node.attribute_float("value", 0.0f);
-    return make_for_dtype<float, double, int64_t>(signature.node, signature.inputs[0].dtype, [&]<typename T>() {
+    return make_for_dtype(NumericTypes{}, signature.node, signature.inputs[0].dtype, [&]<typename T>() {
         return std::unique_ptr<Kernel>(
             new PadKernel<T>(dims, strides, sources, value_from_input, static_cast<T>(attribute_value)));
     });

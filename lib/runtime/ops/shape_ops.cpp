@@ -211,7 +211,7 @@ std::unique_ptr<Kernel> make_constant(const NodeSignature& signature) {
 std::vector<ValueType> infer_dropout(const NodeSignature& signature) {
     const Node& node = signature.node;
     expect_input_count(signature, 1, signature.opset >= 12 ? 3 : 1);
-    expect_dtype<float, double>(node, signature.inputs[0].dtype, "input");
+    expect_dtype(node, signature.inputs[0].dtype, "input", FloatingTypes{});
     if (signature.has_input(2)) {
         const Tensor* training_mode = signature.constant(2);
         if (!training_mode || training_mode->numel() != 1)
