@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "ir/error.h"
 #include "ir/onnx_io.h"
 #include "runtime/session.h"
@@ -74,7 +76,7 @@ std::set<std::string> op_types_of(const fs::path& model_path) {
 }
 
 std::string test_name(const Suite& suite, const std::string& directory) {
-    std::string name = suite.prefix + (directory.starts_with("test_") ? directory.substr(5) : directory);
+    std::string name = fmt::format("{}{}", suite.prefix, directory.starts_with("test_") ? directory.substr(5) : directory);
     std::replace_if(name.begin(), name.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
     return name;
 }
