@@ -1,0 +1,50 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "app/classification.h"
+#include "runtime/session.h"
+
+namespace mobileone {
+
+// What mobileone-run found for one image (or one batch item of --input tensors).
+struct ClassifiedInput {
+    std::string source;  // the image path, or the NAME=FILE inputs
+    std::vector<Prediction> top;
+    std::string error;   // set instead of `top` when the input could not be run
+};
+
+struct LatencyStats {
+    std::size_t runs = 0;
+    double median_ms = 0;  // mean of the middle two for an even count
+    double min_ms = 0;
+};
+
+LatencyStats summarize_latencies(std::vector<double> milliseconds);
+
+// One node's time, averaged over the profiled runs.
+struct ProfileRow {
+    std::string node;
+    std::string op_type;
+    std::string kernel;
+    std::vector<int64_t> output_shape;
+    double milliseconds = 0;
+    double percent = 0;  // of the summed node times
+};
+
+// Rows in node order averaged over `runs` (each a Session profile of the same plan), then sorted slowest first.
+std::vector<ProfileRow> profile_rows(const std::vector<std::vector<runtime::NodeProfile>>& runs);
+
+std::string format_predictions(const ClassifiedInput& input);
+std::string format_latency(const LatencyStats& latency);
+std::string format_profile(const std::vector<ProfileRow>& rows);
+
+// The --json document (schemas/run-output.schema.json).
+nlohmann::json run_output_json(const std::string& model, const std::vector<ClassifiedInput>& results,
+                               const std::optional<LatencyStats>& latency, const std::vector<ProfileRow>& profile);
+
+}  // namespace mobileone
