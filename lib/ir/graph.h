@@ -60,7 +60,7 @@ struct Graph {
     std::string name;
     std::string doc_string;
     std::vector<Node> nodes;  // kept in topological order by every pass
-    std::vector<ValueInfo> inputs;   // real inputs only; initializers are never listed here
+    std::vector<ValueInfo> inputs;   // real inputs only; initializers are never listed here (export adds them for IR < 4)
     std::vector<ValueInfo> outputs;
     std::vector<ValueInfo> value_info;
     std::map<std::string, Tensor> initializers;
@@ -89,8 +89,6 @@ struct Model {
     int64_t model_version = 0;
     std::string doc_string;
     std::vector<std::pair<std::string, std::string>> metadata_props;
-    // Old exporters (IR < 4) list every initializer as a graph input too; export restores that.
-    bool initializers_listed_as_inputs = false;
     Graph graph;
 
     int64_t opset_version(const std::string& domain = "") const;  // 0 if not imported

@@ -165,6 +165,12 @@ void value_info_to_proto(const ValueInfo& info, onnx::ValueInfoProto& proto) {
     }
 }
 
+ValueInfo initializer_info(const std::string& name, const Tensor& tensor) {
+    ValueInfo info{name, tensor.dtype(), std::vector<Dim>{}, {}};
+    for (int64_t dim : tensor.dims()) info.shape->push_back(Dim{dim, {}});
+    return info;
+}
+
 // Every node input must already exist when the node runs; a dangling name is a missing initializer.
 void check_references(const Graph& graph) {
     std::unordered_set<std::string> available;
@@ -180,17 +186,14 @@ void check_references(const Graph& graph) {
         if (!available.contains(output.name)) fail("graph output '{}' is never produced", output.name);
 }
 
-Graph graph_from_proto(const onnx::GraphProto& proto, bool& initializers_listed_as_inputs) {
+Graph graph_from_proto(const onnx::GraphProto& proto) {
     Graph graph;
     graph.name = proto.name();
     graph.doc_string = proto.doc_string();
     for (const auto& init : proto.initializer()) graph.initializers[init.name()] = tensor_from_proto(init);
     if (proto.sparse_initializer_size() > 0) fail("sparse initializers are not supported");
     for (const auto& input : proto.input()) {
-        if (graph.initializers.contains(input.name())) {
-            initializers_listed_as_inputs = true;
-            continue;
-        }
+        if (graph.initializers.contains(input.name())) continue;
         graph.inputs.push_back(value_info_from_proto(input));
     }
     for (const auto& output : proto.output()) graph.outputs.push_back(value_info_from_proto(output));
@@ -215,7 +218,15 @@ Graph graph_from_proto(const onnx::GraphProto& proto, bool& initializers_listed_
     return graph;
 }
 
-onnx::ModelProto model_to_proto(const Model& model) {
+// Shape inference needs weight shapes, not weight values: with `shapes_only`, large floating initializers are
+// declared as typed graph inputs instead, which keeps inference from copying megabytes of weights.
+bool declared_only(const Tensor& tensor, bool shapes_only) {
+    bool floating = tensor.dtype() == DataType::Float || tensor.dtype() == DataType::Double ||
+                    tensor.dtype() == DataType::Float16;
+    return shapes_only && floating && tensor.numel() > 64;
+}
+
+onnx::ModelProto model_to_proto(const Model& model, bool shapes_only = false) {
     onnx::ModelProto proto;
     proto.set_ir_version(model.ir_version);
     for (const OpsetImport& opset : model.opset_imports) {
@@ -249,16 +260,13 @@ onnx::ModelProto model_to_proto(const Model& model) {
     }
     for (const ValueInfo& input : graph.inputs) value_info_to_proto(input, *g->add_input());
     // IR versions before 4 require every initializer to be listed as a graph input.
-    if (model.initializers_listed_as_inputs && model.ir_version < 4) {
-        for (const auto& [name, tensor] : graph.initializers) {
-            ValueInfo info{name, tensor.dtype(), std::vector<Dim>{}, {}};
-            for (int64_t dim : tensor.dims()) info.shape->push_back(Dim{dim, {}});
-            value_info_to_proto(info, *g->add_input());
-        }
-    }
+    for (const auto& [name, tensor] : graph.initializers)
+        if (model.ir_version < 4 || declared_only(tensor, shapes_only))
+            value_info_to_proto(initializer_info(name, tensor), *g->add_input());
     for (const ValueInfo& output : graph.outputs) value_info_to_proto(output, *g->add_output());
     for (const ValueInfo& info : graph.value_info) value_info_to_proto(info, *g->add_value_info());
-    for (const auto& [name, tensor] : graph.initializers) tensor_to_proto(tensor, name, *g->add_initializer());
+    for (const auto& [name, tensor] : graph.initializers)
+        if (!declared_only(tensor, shapes_only)) tensor_to_proto(tensor, name, *g->add_initializer());
     return proto;
 }
 
@@ -311,7 +319,7 @@ Model parse_model(std::string_view bytes, const std::string& source) {
     model.doc_string = proto.doc_string();
     for (const auto& entry : proto.metadata_props()) model.metadata_props.emplace_back(entry.key(), entry.value());
     try {
-        model.graph = graph_from_proto(proto.graph(), model.initializers_listed_as_inputs);
+        model.graph = graph_from_proto(proto.graph());
     } catch (const Error& error) {
         fail("{}: {}", source, error.what());
     }
@@ -373,7 +381,7 @@ void check_model(const Model& model, const std::string& source) {
 }
 
 std::map<std::string, ValueInfo> infer_shapes(const Model& model) {
-    onnx::ModelProto proto = model_to_proto(model);
+    onnx::ModelProto proto = model_to_proto(model, true);
     onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(),
                                        onnx::ShapeInferenceOptions(false, 0, true));
     std::map<std::string, ValueInfo> shapes;
@@ -381,11 +389,7 @@ std::map<std::string, ValueInfo> infer_shapes(const Model& model) {
     for (const auto* list : {&graph.input(), &graph.output(), &graph.value_info()})
         for (const auto& info : *list)
             if (info.has_type() && info.type().has_tensor_type()) shapes[info.name()] = value_info_from_proto(info);
-    for (const auto& [name, tensor] : model.graph.initializers) {
-        ValueInfo info{name, tensor.dtype(), std::vector<Dim>{}, {}};
-        for (int64_t dim : tensor.dims()) info.shape->push_back(Dim{dim, {}});
-        shapes[name] = std::move(info);
-    }
+    for (const auto& [name, tensor] : model.graph.initializers) shapes[name] = initializer_info(name, tensor);
     return shapes;
 }
 
