@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "ir/error.h"
+#include "runtime/kernel.h"
 #include "runtime/memory_plan.h"
 #include "runtime/session.h"
 #include "runtime/thread_pool.h"
@@ -76,6 +77,56 @@ Model softmax_chain(int length, std::vector<int64_t> shape) {
         add_node(model, "Softmax", {i == 1 ? "x" : fmt::format("s{}", i - 1)}, {fmt::format("s{}", i)});
     add_output(model, fmt::format("s{}", length));
     return model;
+}
+
+// A test-only op served by three kernels that fill the output with different constants, so the result shows which
+// one the kernel table picked: the highest priority among those that accept the node and whose ISA this CPU has.
+std::vector<runtime::ValueType> same_as_input(const runtime::NodeSignature& signature) { return {signature.inputs[0]}; }
+
+template <int Value>
+class FillKernel final : public runtime::Kernel {
+public:
+    void run(std::span<const runtime::TensorView>, std::span<const runtime::TensorView> outputs,
+             runtime::ThreadPool&) const override {
+        std::fill_n(outputs[0].as<float>(), outputs[0].numel(), static_cast<float>(Value));
+    }
+};
+
+template <int Value>
+std::unique_ptr<runtime::Kernel> make_fill(const runtime::NodeSignature&) { return std::make_unique<FillKernel<Value>>(); }
+
+#if defined(__aarch64__)
+constexpr runtime::Isa kMissingIsa = runtime::Isa::Avx2;
+#else
+constexpr runtime::Isa kMissingIsa = runtime::Isa::Neon;
+#endif
+
+[[maybe_unused]] const bool fill_registered = [] {
+    runtime::OpRegistry& registry = runtime::OpRegistry::instance();
+    registry.add_op({"TestFill", same_as_input});
+    registry.add_kernel({"TestFill", "fill_generic", runtime::Isa::Generic, 0, nullptr, make_fill<1>});
+    registry.add_kernel({"TestFill", "fill_flagged", runtime::Isa::Generic, 5,
+                         [](const runtime::NodeSignature& signature) { return signature.node.attribute_int("flag", 0) == 1; },
+                         make_fill<2>});
+    registry.add_kernel({"TestFill", "fill_missing_isa", kMissingIsa, 10, nullptr, make_fill<3>});
+    return true;
+}();
+
+TEST(KernelTable, PicksTheBestAcceptingKernelThisCpuCanRun) {
+    EXPECT_TRUE(runtime::cpu_supports(runtime::Isa::Generic));
+    EXPECT_FALSE(runtime::cpu_supports(kMissingIsa));
+    for (int64_t flag : {0, 1}) {
+        Model model = empty_model();
+        add_input(model, "x", {2});
+        add_node(model, "TestFill", {"x"}, {"y"}, "fill").attributes["flag"] = flag;
+        add_output(model, "y");
+        SessionOptions options;
+        options.profile = true;
+        RunResult result = Session(model, options).run({{"x", Tensor(DataType::Float, {2})}});
+        EXPECT_EQ(result.profile.at(0).kernel, flag ? "fill_flagged" : "fill_generic");
+        EXPECT_EQ(result.outputs.at("y").data<float>()[0], flag ? 2.0f : 1.0f);
+    }
+    EXPECT_THROW(runtime::OpRegistry::instance().add_op({"TestFill", same_as_input}), Error);
 }
 
 TEST(ThreadPool, ParallelForCoversEveryIndexOnce) {
