@@ -62,8 +62,10 @@ struct ConformanceCase {
     std::string skip_reason;  // empty: must pass
 };
 
-// gtest prints parameters in listings and failures; the name says it all.
-void PrintTo(const ConformanceCase& test, std::ostream* out) { *out << test.directory.string(); }
+// gtest prints parameters in listings and failures (and CTest shows them beside each test name): the data directory.
+void PrintTo(const ConformanceCase& test, std::ostream* out) {
+    *out << test.directory.parent_path().filename().string() << '/' << test.directory.filename().string();
+}
 
 std::set<std::string> op_types_of(const fs::path& model_path) {
     std::ifstream file(model_path, std::ios::binary);
