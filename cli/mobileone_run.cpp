@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
     app.add_option("--threads", options.threads, "runtime threads (0: all hardware threads)")
         ->capture_default_str()->check(CLI::NonNegativeNumber);
     app.add_flag("--json", options.json, "print the results as JSON (schemas/run-output.schema.json)");
-    app.add_option("--bench", options.bench_runs, "time N runs after a warm-up; print median and min latency")
+    app.add_option("--bench", options.bench_runs, "time N runs of the first image (or the inputs) after a warm-up")
         ->check(CLI::PositiveNumber);
     app.add_flag("--profile", options.profile, "print per-node times, slowest first");
     app.add_option("--input", options.inputs, "NAME=FILE (.npy or TensorProto .pb) to feed instead of images");

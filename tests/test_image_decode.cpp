@@ -97,6 +97,18 @@ TEST(DecodeJpeg, AdobeCmykIsReadAsInverted) {
     EXPECT_NEAR(p[2], 204, 3);
 }
 
+TEST(DecodeJpeg, AdobeYcckIsConvertedBackToCmyk) {
+    // 100% yellow ink, 50% black (128 -> inverted 127): red and green paper 127, blue 0.
+    JpegOptions options;
+    options.ycck = true;
+    Image decoded = decode_image(encode_jpeg(16, 16, JpegColor::Cmyk, cmyk_plane({0, 0, 255, 128}, true), options),
+                                 "ycck.jpg");
+    Rgb p = pixel_at(decoded, 8, 8);
+    EXPECT_NEAR(p[0], 127, 3);
+    EXPECT_NEAR(p[1], 127, 3);
+    EXPECT_NEAR(p[2], 0, 3);
+}
+
 TEST(DecodeJpeg, PlainCmykWithoutAdobeMarker) {
     // 50% magenta (128), no black: green paper 255 - 128 = 127, red and blue 255.
     JpegOptions options;

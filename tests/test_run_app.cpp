@@ -99,6 +99,8 @@ TEST(ModelInput, CropComesFromTheStaticInputSize) {
     EXPECT_EQ(cropped.mean[0], 0.485f);
     overrides.resize = 150;
     EXPECT_EQ(preprocessing_for(dynamic, overrides).resize, 150);
+    overrides.resize = 100;
+    EXPECT_THROW(preprocessing_for(dynamic, overrides), Error);  // a 112 crop does not fit
 }
 
 TEST(ModelInput, ImageInputMustBeAFloatRgbBatchOfOne) {

@@ -38,6 +38,8 @@ PreprocessOptions preprocessing_for(const ValueInfo& input, const PreprocessOver
     if (overrides.resize) options.resize = *overrides.resize;
     if (overrides.mean) options.mean = *overrides.mean;
     if (overrides.std) options.std = *overrides.std;
+    if (options.crop_height > options.resize || options.crop_width > options.resize)
+        fail("resize {} is smaller than the {}x{} crop", options.resize, options.crop_width, options.crop_height);
     return options;
 }
 

@@ -37,7 +37,7 @@ bool compress(jpeg_compress_struct& cinfo, JpegErrors& errors, int width, int he
     jpeg_set_defaults(&cinfo);
     jpeg_set_quality(&cinfo, options.quality, TRUE);
     if (color == JpegColor::Cmyk) {
-        jpeg_set_colorspace(&cinfo, JCS_CMYK);
+        jpeg_set_colorspace(&cinfo, options.ycck ? JCS_YCCK : JCS_CMYK);
         cinfo.write_Adobe_marker = options.adobe_marker;
     }
     jpeg_start_compress(&cinfo, TRUE);

@@ -16,6 +16,7 @@ struct JpegOptions {
     int quality = 95;
     std::string app1;            // payload of an APP1 marker (e.g. exif_orientation_payload), written when not empty
     bool adobe_marker = true;    // CMYK only: write the Adobe marker (readers then take the samples as inverted)
+    bool ycck = false;           // CMYK only: store as YCCK (Adobe's transform 2), as Photoshop does
 };
 
 // `samples`: rows top to bottom, 1 (Gray), 3 (Rgb) or 4 (Cmyk) interleaved samples per pixel.
