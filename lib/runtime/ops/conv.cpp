@@ -62,10 +62,11 @@ template <typename T>
 class ConvKernel final : public Kernel {
 public:
     explicit ConvKernel(const ConvShape& shape) : shape_(shape), axes_(as_3d(shape.window)) {
-        for (const WindowAxis& axis : axes_) {
-            input_plane_ *= axis.input;
-            output_plane_ *= axis.output;
-            kernel_volume_ *= axis.kernel;
+        for (std::size_t a = 0; a < axes_.size(); ++a) {
+            input_plane_ *= axes_[a].input;
+            output_plane_ *= axes_[a].output;
+            kernel_volume_ *= axes_[a].kernel;
+            for (int64_t k = 0; k < axes_[a].kernel; ++k) tap_outputs_[a].push_back(axes_[a].outputs_reading_tap(k));
         }
     }
 
@@ -94,11 +95,11 @@ private:
         const auto& [depth, height, width] = axes_;
         for (int64_t c = 0; c < channels; ++c, image += input_plane_) {
             for (int64_t kd = 0; kd < depth.kernel; ++kd) {
-                auto [d_first, d_last] = depth.outputs_reading_tap(kd);
+                auto [d_first, d_last] = tap_outputs_[0][kd];
                 for (int64_t kh = 0; kh < height.kernel; ++kh) {
-                    auto [h_first, h_last] = height.outputs_reading_tap(kh);
+                    auto [h_first, h_last] = tap_outputs_[1][kh];
                     for (int64_t kw = 0; kw < width.kernel; ++kw) {
-                        auto [w_first, w_last] = width.outputs_reading_tap(kw);
+                        auto [w_first, w_last] = tap_outputs_[2][kw];
                         const T weight = *filter++;
                         for (int64_t od = d_first; od < d_last; ++od) {
                             int64_t id = od * depth.stride - depth.pad_begin + kd * depth.dilation;
@@ -121,6 +122,7 @@ private:
 
     ConvShape shape_;
     std::array<WindowAxis, 3> axes_;
+    std::array<std::vector<std::pair<int64_t, int64_t>>, 3> tap_outputs_;  // per axis and tap: outputs_reading_tap
     int64_t input_plane_ = 1;
     int64_t output_plane_ = 1;
     int64_t kernel_volume_ = 1;
