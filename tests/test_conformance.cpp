@@ -36,11 +36,22 @@ struct Suite {
 };
 const Suite kSuites[] = {{"node", "node_"}, {"pytorch-converted", "pytorch_"}};
 
-const std::set<std::string> kRuntimeOps = {
-    "Conv",    "BatchNormalization", "Add",     "Sub",       "Mul",     "Div",       "Relu",      "Sigmoid",
-    "Clip",    "LeakyRelu",          "HardSigmoid", "HardSwish", "Tanh", "GlobalAveragePool", "AveragePool",
-    "MaxPool", "Pad",                "Gemm",    "MatMul",    "Flatten", "Reshape",   "Shape",     "Gather",
-    "Unsqueeze", "Squeeze",          "Concat",  "Transpose", "Constant", "Identity", "Dropout",   "Softmax"};
+const std::set<std::string> kRuntimeOps = {"Conv",        "BatchNormalization",
+                                           "Add",         "Sub",
+                                           "Mul",         "Div",
+                                           "Relu",        "Sigmoid",
+                                           "Clip",        "LeakyRelu",
+                                           "HardSigmoid", "HardSwish",
+                                           "Tanh",        "GlobalAveragePool",
+                                           "AveragePool", "MaxPool",
+                                           "Pad",         "Gemm",
+                                           "MatMul",      "Flatten",
+                                           "Reshape",     "Shape",
+                                           "Gather",      "Unsqueeze",
+                                           "Squeeze",     "Concat",
+                                           "Transpose",   "Constant",
+                                           "Identity",    "Dropout",
+                                           "Softmax"};
 
 constexpr double kRelativeTolerance = 1e-3;
 constexpr double kAbsoluteTolerance = 1e-7;
@@ -51,7 +62,8 @@ struct Skip {
     const char* reason;
 };
 const Skip kSkips[] = {
-    {"batchnorm_.*training_mode", "training-mode BatchNormalization (batch statistics) is outside an inference runtime"},
+    {"batchnorm_.*training_mode",
+     "training-mode BatchNormalization (batch statistics) is outside an inference runtime"},
     {"^node_identity_(opt|sequence)$", "optional and sequence values are not tensors; the IR holds tensors only"},
     {"^node_training_dropout", "training-mode Dropout draws a random mask, which an inference runtime never does"},
 };
@@ -73,13 +85,16 @@ std::set<std::string> op_types_of(const fs::path& model_path) {
     if (!model.ParseFromIstream(&file)) return {"<unreadable model>"};
     std::set<std::string> ops;
     for (const onnx::NodeProto& node : model.graph().node())
-        ops.insert(node.domain().empty() || node.domain() == "ai.onnx" ? node.op_type() : node.domain() + "::" + node.op_type());
+        ops.insert(node.domain().empty() || node.domain() == "ai.onnx" ? node.op_type()
+                                                                       : node.domain() + "::" + node.op_type());
     return ops;
 }
 
 std::string test_name(const Suite& suite, const std::string& directory) {
-    std::string name = fmt::format("{}{}", suite.prefix, directory.starts_with("test_") ? directory.substr(5) : directory);
-    std::replace_if(name.begin(), name.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+    std::string name =
+        fmt::format("{}{}", suite.prefix, directory.starts_with("test_") ? directory.substr(5) : directory);
+    std::replace_if(
+        name.begin(), name.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
     return name;
 }
 
@@ -128,7 +143,8 @@ public:
 std::vector<fs::path> data_sets(const fs::path& directory) {
     std::vector<fs::path> sets;
     for (const fs::directory_entry& entry : fs::directory_iterator(directory))
-        if (entry.is_directory() && entry.path().filename().string().starts_with("test_data_set_")) sets.push_back(entry.path());
+        if (entry.is_directory() && entry.path().filename().string().starts_with("test_data_set_"))
+            sets.push_back(entry.path());
     std::sort(sets.begin(), sets.end());
     return sets;
 }
@@ -141,7 +157,8 @@ bool close_enough(double actual, double expected) {
 
 // float64 precision returns float64 where the reference holds float32; every other type must match exactly.
 void expect_matches(const Tensor& actual, const Tensor& expected, DataType precision, const std::string& what) {
-    DataType wanted = precision == DataType::Double && expected.dtype() == DataType::Float ? DataType::Double : expected.dtype();
+    DataType wanted =
+        precision == DataType::Double && expected.dtype() == DataType::Float ? DataType::Double : expected.dtype();
     ASSERT_EQ(to_string(actual.dtype()), to_string(wanted)) << what;
     ASSERT_EQ(shape_to_string(actual.dims()), shape_to_string(expected.dims())) << what;
     std::vector<double> got = actual.to_doubles();
@@ -149,7 +166,8 @@ void expect_matches(const Tensor& actual, const Tensor& expected, DataType preci
     std::size_t mismatches = 0;
     for (std::size_t i = 0; i < got.size(); ++i) {
         if (close_enough(got[i], want[i])) continue;
-        if (++mismatches <= 5) ADD_FAILURE() << what << " element " << i << ": got " << got[i] << ", expected " << want[i];
+        if (++mismatches <= 5)
+            ADD_FAILURE() << what << " element " << i << ": got " << got[i] << ", expected " << want[i];
     }
     EXPECT_EQ(mismatches, 0u) << what << ": elements out of tolerance";
 }
@@ -194,7 +212,8 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Conformance);
 
 // Without the data every parameterized test silently vanishes; this one says why instead.
 TEST(ConformanceData, IsInstalledAndHasTestsInScope) {
-    ASSERT_TRUE(fs::is_directory(kTestDataRoot / "node")) << kTestDataRoot.string() << " missing: install libonnx-testdata";
+    ASSERT_TRUE(fs::is_directory(kTestDataRoot / "node"))
+        << kTestDataRoot.string() << " missing: install libonnx-testdata";
     EXPECT_GT(discovery().cases.size(), 100u);
 }
 

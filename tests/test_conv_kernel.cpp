@@ -17,11 +17,11 @@ namespace mobileone {
 namespace {
 
 struct ConvCase {
-    std::vector<int64_t> input;   // [N, C, spatial...]
+    std::vector<int64_t> input;  // [N, C, spatial...]
     int64_t out_channels = 1;
     std::vector<int64_t> kernel;  // spatial
     std::vector<int64_t> strides;
-    std::vector<int64_t> pads;    // begins then ends
+    std::vector<int64_t> pads;  // begins then ends
     std::vector<int64_t> dilations;
     int64_t group = 1;
     bool bias = true;
@@ -104,7 +104,8 @@ template <typename T>
 OpCall conv_call(const ConvCase& test, uint32_t seed) {
     std::vector<int64_t> weight_shape = {test.out_channels, test.input[1] / test.group};
     weight_shape.insert(weight_shape.end(), test.kernel.begin(), test.kernel.end());
-    OpCall call{"Conv", {runtime_value(random_tensor<T>(test.input, seed)), known(random_tensor<T>(weight_shape, seed + 1))}};
+    OpCall call{"Conv",
+                {runtime_value(random_tensor<T>(test.input, seed)), known(random_tensor<T>(weight_shape, seed + 1))}};
     if (test.bias) call.inputs.push_back(known(random_tensor<T>({test.out_channels}, seed + 2)));
     call.attributes["kernel_shape"] = test.kernel;
     call.attributes["strides"] = test.strides;
@@ -139,15 +140,23 @@ struct GroupLayout {
 };
 
 TEST(ConvKernel, Sweep2dMatchesNaiveFormula) {
-    const GroupLayout layouts[] = {{4, 6, 1}, {4, 4, 4}, {6, 4, 2}, {3, 6, 3}};  // dense, depthwise, grouped, multiplier
+    const GroupLayout layouts[] = {
+        {4, 6, 1}, {4, 4, 4}, {6, 4, 2}, {3, 6, 3}};  // dense, depthwise, grouped, multiplier
     uint32_t seed = 1;
     for (const GroupLayout& layout : layouts)
         for (int64_t stride : {1, 2})
             for (int64_t kernel : {1, 3})
                 for (int64_t dilation : {1, 2})
-                    for (const std::vector<int64_t>& pads : {std::vector<int64_t>{0, 0, 0, 0}, {1, 1, 1, 1}, {0, 1, 2, 1}}) {
-                        ConvCase test{{2, layout.in_channels, 7, 5}, layout.out_channels, {kernel, kernel},
-                                      {stride, stride}, pads, {dilation, dilation}, layout.group, seed % 2 == 0};
+                    for (const std::vector<int64_t>& pads :
+                         {std::vector<int64_t>{0, 0, 0, 0}, {1, 1, 1, 1}, {0, 1, 2, 1}}) {
+                        ConvCase test{{2, layout.in_channels, 7, 5},
+                                      layout.out_channels,
+                                      {kernel, kernel},
+                                      {stride, stride},
+                                      pads,
+                                      {dilation, dilation},
+                                      layout.group,
+                                      seed % 2 == 0};
                         expect_matches_naive<float>(test, seed++);
                     }
 }
@@ -174,8 +183,9 @@ TEST(ConvKernel, DoubleKernelMatchesNaiveFormulaExactlyEnough) {
 
 TEST(ConvKernel, KernelLargerThanInputReadsOnlyPadding) {
     // A 1x1 input with a 3x3 kernel and pad 1: only the centre tap lands inside, so y = w[centre] * x + b.
-    OpCall call{"Conv", {runtime_value(floats({1, 1, 1, 1}, {2.0f})),
-                         known(floats({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})), known(floats({1}, {0.5f}))}};
+    OpCall call{"Conv",
+                {runtime_value(floats({1, 1, 1, 1}, {2.0f})), known(floats({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})),
+                 known(floats({1}, {0.5f}))}};
     call.attributes["pads"] = std::vector<int64_t>{1, 1, 1, 1};
     Tensor y = run_single(call);
     EXPECT_EQ(y.dims(), (std::vector<int64_t>{1, 1, 1, 1}));
@@ -189,8 +199,9 @@ TEST(ConvKernel, AutoPadEqualsTheExplicitPadsItImplies) {
         const char* auto_pad;
         std::vector<int64_t> pads;
     };
-    for (const Expectation& expectation : {Expectation{"SAME_UPPER", {0, 0, 1, 1}}, Expectation{"SAME_LOWER", {1, 1, 0, 0}},
-                                           Expectation{"VALID", {0, 0, 0, 0}}}) {
+    for (const Expectation& expectation :
+         {Expectation{"SAME_UPPER", {0, 0, 1, 1}}, Expectation{"SAME_LOWER", {1, 1, 0, 0}},
+          Expectation{"VALID", {0, 0, 0, 0}}}) {
         SCOPED_TRACE(expectation.auto_pad);
         OpCall implicit = conv_call<float>({{1, 2, 6, 6}, 3, {3, 3}, {2, 2}, {0, 0, 0, 0}, {1, 1}, 1, true}, 41);
         implicit.attributes.erase("pads");

@@ -14,7 +14,9 @@ using Shape = std::vector<int64_t>;
 // A = [[1, 2], [3, 4]] and B = [[5, 6], [7, 8]]: AB = [[19, 22], [43, 50]], A^T B = [[26, 30], [38, 44]],
 // A B^T = [[17, 23], [39, 53]].
 OpCall gemm(std::map<std::string, Attribute> attributes = {}) {
-    return {"Gemm", {runtime_value(floats({2, 2}, {1, 2, 3, 4})), known(floats({2, 2}, {5, 6, 7, 8}))}, std::move(attributes)};
+    return {"Gemm",
+            {runtime_value(floats({2, 2}, {1, 2, 3, 4})), known(floats({2, 2}, {5, 6, 7, 8}))},
+            std::move(attributes)};
 }
 
 TEST(Gemm, TransposesEitherOperand) {
@@ -29,11 +31,10 @@ TEST(Gemm, ScalesAndBroadcastsC) {
         Tensor c;
         std::vector<float> expected;
     };
-    for (const Case& test : {Case{floats({}, {4}), {40, 46, 88, 102}},
-                             Case{floats({2}, {10, 20}), {43, 54, 91, 110}},
-                             Case{floats({2, 1}, {10, 20}), {43, 49, 96, 110}},
-                             Case{floats({1, 2}, {10, 20}), {43, 54, 91, 110}},
-                             Case{floats({2, 2}, {2, 4, 6, 8}), {39, 46, 89, 104}}}) {
+    for (const Case& test :
+         {Case{floats({}, {4}), {40, 46, 88, 102}}, Case{floats({2}, {10, 20}), {43, 54, 91, 110}},
+          Case{floats({2, 1}, {10, 20}), {43, 49, 96, 110}}, Case{floats({1, 2}, {10, 20}), {43, 54, 91, 110}},
+          Case{floats({2, 2}, {2, 4, 6, 8}), {39, 46, 89, 104}}}) {
         SCOPED_TRACE(shape_to_string(test.c.dims()));
         OpCall call = gemm({{"alpha", 2.0f}, {"beta", 0.5f}});
         call.inputs.push_back(known(test.c));
@@ -43,8 +44,10 @@ TEST(Gemm, ScalesAndBroadcastsC) {
 
 TEST(Gemm, NonSquareProductLikeALinearLayer) {
     // x [1, 3] times W^T with W [2, 3] = [[1, 0, 1], [0, 1, 0]], plus b: [1 + 3, 2] + [0.5, -0.5].
-    OpCall call{"Gemm", {runtime_value(doubles({1, 3}, {1, 2, 3})), known(doubles({2, 3}, {1, 0, 1, 0, 1, 0})),
-                         known(doubles({2}, {0.5, -0.5}))}, {{"transB", int64_t{1}}}};
+    OpCall call{"Gemm",
+                {runtime_value(doubles({1, 3}, {1, 2, 3})), known(doubles({2, 3}, {1, 0, 1, 0, 1, 0})),
+                 known(doubles({2}, {0.5, -0.5}))},
+                {{"transB", int64_t{1}}}};
     Tensor y = run_single(call);
     EXPECT_EQ(y.dims(), (Shape{1, 2}));
     EXPECT_EQ(values_of<double>(y), (std::vector<double>{4.5, 1.5}));
@@ -64,13 +67,16 @@ TEST(MatMul, VectorOperandsDropTheirDim) {
     EXPECT_EQ(values_of<float>(scalar), (std::vector<float>{32}));
 
     // [2] x [2, 2, 3]: the row vector times each matrix of the batch.
-    OpCall row{"MatMul", {runtime_value(floats({2}, {1, -1})), known(floats({2, 2, 3}, {1, 2, 3, 4, 5, 6, 0, 1, 0, 1, 0, 1}))}};
+    OpCall row{"MatMul",
+               {runtime_value(floats({2}, {1, -1})), known(floats({2, 2, 3}, {1, 2, 3, 4, 5, 6, 0, 1, 0, 1, 0, 1}))}};
     Tensor rows = run_single(row);
     EXPECT_EQ(rows.dims(), (Shape{2, 3}));
     EXPECT_EQ(values_of<float>(rows), (std::vector<float>{-3, -3, -3, -1, 1, -1}));
 
     // [2, 2, 3] x [3]: each matrix times the column vector.
-    OpCall column{"MatMul", {runtime_value(floats({2, 2, 3}, {1, 2, 3, 4, 5, 6, 0, 1, 0, 1, 0, 1})), known(floats({3}, {1, 0, 2}))}};
+    OpCall column{
+        "MatMul",
+        {runtime_value(floats({2, 2, 3}, {1, 2, 3, 4, 5, 6, 0, 1, 0, 1, 0, 1})), known(floats({3}, {1, 0, 2}))}};
     Tensor columns = run_single(column);
     EXPECT_EQ(columns.dims(), (Shape{2, 2}));
     EXPECT_EQ(values_of<float>(columns), (std::vector<float>{7, 16, 0, 3}));
@@ -88,7 +94,8 @@ TEST(MatMul, BatchDimsBroadcast) {
     EXPECT_EQ(values_of<float>(y), expected);
 
     OpCall mismatch{"MatMul", {runtime_value(floats({2, 2, 2}, a)), known(floats({3, 2, 2}, b))}};
-    EXPECT_EQ(run_error(mismatch), "node 'node_under_test' (MatMul): batch dims of [2, 2, 2] and [3, 2, 2] do not broadcast");
+    EXPECT_EQ(run_error(mismatch),
+              "node 'node_under_test' (MatMul): batch dims of [2, 2, 2] and [3, 2, 2] do not broadcast");
 }
 
 }  // namespace

@@ -40,13 +40,15 @@ TEST(BatchNormalization, NormalisesEachChannel) {
 TEST(BatchNormalization, TrainingModeAndPerElementStatisticsAreRejected) {
     OpCall training = batch_normalization(floats({1, 2, 1, 1}, {1, 2}));
     training.attributes["training_mode"] = int64_t{1};
-    EXPECT_EQ(run_error(training), "node 'node_under_test' (BatchNormalization): training mode is not supported, only inference");
+    EXPECT_EQ(run_error(training),
+              "node 'node_under_test' (BatchNormalization): training mode is not supported, only inference");
     OpCall per_element = batch_normalization(floats({1, 2, 1, 1}, {1, 2}));
     per_element.opset = 7;
     per_element.attributes["spatial"] = int64_t{0};
     EXPECT_NE(run_error(per_element).find("spatial=0"), std::string::npos) << run_error(per_element);
     OpCall wrong_channels = batch_normalization(floats({1, 3, 1, 1}, {1, 2, 3}));
-    EXPECT_EQ(run_error(wrong_channels), "node 'node_under_test' (BatchNormalization): scale has shape [2], expected [3]");
+    EXPECT_EQ(run_error(wrong_channels),
+              "node 'node_under_test' (BatchNormalization): scale has shape [2], expected [3]");
 }
 
 // x [1, 2, 2] = [[0, ln 3], [0, 0]]
@@ -80,7 +82,8 @@ TEST(Softmax, LargeInputsDoNotOverflow) {
     std::vector<double> values = values_of<double>(y);
     EXPECT_NEAR(values[0], 1 / (1 + e), 1e-15);
     EXPECT_NEAR(values[1], e / (1 + e), 1e-15);
-    EXPECT_EQ(run_error(softmax(13, {{"axis", int64_t{3}}})), "node 'node_under_test' (Softmax): axis 3 is out of range for rank 3");
+    EXPECT_EQ(run_error(softmax(13, {{"axis", int64_t{3}}})),
+              "node 'node_under_test' (Softmax): axis 3 is out of range for rank 3");
 }
 
 }  // namespace

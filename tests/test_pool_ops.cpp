@@ -54,20 +54,26 @@ TEST(AveragePool, CeilModeAddsPartialWindowsAveragedOverTheirTaps) {
 TEST(AveragePool, SameUpperPadsTheEndAndSameLowerTheStart) {
     // 5 inputs, window 2, stride 2: ceil(5 / 2) = 3 outputs need one pad.
     Tensor x = floats({1, 1, 5}, {1, 2, 3, 4, 5});
-    Tensor upper = run_single(pool("AveragePool", x, {{"kernel_shape", Shape{2}}, {"strides", Shape{2}}, {"auto_pad", std::string("SAME_UPPER")}}));
+    Tensor upper =
+        run_single(pool("AveragePool", x,
+                        {{"kernel_shape", Shape{2}}, {"strides", Shape{2}}, {"auto_pad", std::string("SAME_UPPER")}}));
     EXPECT_EQ(values_of<float>(upper), (std::vector<float>{1.5f, 3.5f, 5.0f}));
-    Tensor lower = run_single(pool("AveragePool", x, {{"kernel_shape", Shape{2}}, {"strides", Shape{2}}, {"auto_pad", std::string("SAME_LOWER")}}));
+    Tensor lower =
+        run_single(pool("AveragePool", x,
+                        {{"kernel_shape", Shape{2}}, {"strides", Shape{2}}, {"auto_pad", std::string("SAME_LOWER")}}));
     EXPECT_EQ(values_of<float>(lower), (std::vector<float>{1.0f, 2.5f, 4.5f}));
 }
 
 TEST(MaxPool, PaddingNeverWinsOverNegativeValues) {
-    Tensor y = run_single(pool("MaxPool", floats({1, 1, 3}, {-3, -1, -2}), {{"kernel_shape", Shape{2}}, {"pads", Shape{1, 1}}}));
+    Tensor y = run_single(
+        pool("MaxPool", floats({1, 1, 3}, {-3, -1, -2}), {{"kernel_shape", Shape{2}}, {"pads", Shape{1, 1}}}));
     EXPECT_EQ(values_of<float>(y), (std::vector<float>{-3, -1, -1, -2}));
 }
 
 TEST(MaxPool, DilationSpreadsTheWindow) {
     // Window taps i and i + 2: max(3, 4), max(1, 1), max(4, 5).
-    Tensor y = run_single(pool("MaxPool", floats({1, 1, 5}, {3, 1, 4, 1, 5}), {{"kernel_shape", Shape{2}}, {"dilations", Shape{2}}}));
+    Tensor y = run_single(
+        pool("MaxPool", floats({1, 1, 5}, {3, 1, 4, 1, 5}), {{"kernel_shape", Shape{2}}, {"dilations", Shape{2}}}));
     EXPECT_EQ(values_of<float>(y), (std::vector<float>{4, 1, 5}));
 }
 
@@ -94,10 +100,12 @@ TEST(MaxPool, IntegerInputsKeepTheirType) {
 TEST(Pooling, MalformedNodesAreOneLineErrorsNamingTheNode) {
     std::string no_kernel = run_error(pool("MaxPool", floats({1, 1, 4}, counting(4)), {}));
     EXPECT_EQ(no_kernel, "node 'node_under_test' (MaxPool): kernel_shape is required");
-    std::string too_big = run_error(pool("AveragePool", floats({1, 1, 2, 2}, counting(4)), {{"kernel_shape", Shape{3, 3}}}));
+    std::string too_big =
+        run_error(pool("AveragePool", floats({1, 1, 2, 2}, counting(4)), {{"kernel_shape", Shape{3, 3}}}));
     EXPECT_NE(too_big.find("'node_under_test' (AveragePool)"), std::string::npos) << too_big;
     EXPECT_NE(too_big.find("does not fit"), std::string::npos) << too_big;
-    std::string bad_pads = run_error(pool("MaxPool", floats({1, 1, 4}, counting(4)), {{"kernel_shape", Shape{2}}, {"pads", Shape{1}}}));
+    std::string bad_pads =
+        run_error(pool("MaxPool", floats({1, 1, 4}, counting(4)), {{"kernel_shape", Shape{2}}, {"pads", Shape{1}}}));
     EXPECT_EQ(bad_pads, "node 'node_under_test' (MaxPool): 'pads' has 1 values, expected 2");
 }
 

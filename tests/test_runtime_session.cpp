@@ -48,9 +48,13 @@ Node& add_node(Model& model, const std::string& op, std::vector<std::string> inp
     return model.graph.nodes.back();
 }
 
-void add_output(Model& model, const std::string& name) { model.graph.outputs.push_back({name, DataType::Undefined, {}, {}}); }
+void add_output(Model& model, const std::string& name) {
+    model.graph.outputs.push_back({name, DataType::Undefined, {}, {}});
+}
 
-Tensor floats(std::vector<int64_t> dims, std::vector<float> values) { return Tensor::from_values<float>(std::move(dims), values); }
+Tensor floats(std::vector<int64_t> dims, std::vector<float> values) {
+    return Tensor::from_values<float>(std::move(dims), values);
+}
 
 Tensor random_floats(std::vector<int64_t> dims, uint32_t seed) {
     std::mt19937 generator(seed);
@@ -93,7 +97,9 @@ public:
 };
 
 template <int Value>
-std::unique_ptr<runtime::Kernel> make_fill(const runtime::NodeSignature&) { return std::make_unique<FillKernel<Value>>(); }
+std::unique_ptr<runtime::Kernel> make_fill(const runtime::NodeSignature&) {
+    return std::make_unique<FillKernel<Value>>();
+}
 
 #if defined(__aarch64__)
 constexpr runtime::Isa kMissingIsa = runtime::Isa::Avx2;
@@ -105,9 +111,10 @@ constexpr runtime::Isa kMissingIsa = runtime::Isa::Neon;
     runtime::OpRegistry& registry = runtime::OpRegistry::instance();
     registry.add_op({"TestFill", same_as_input});
     registry.add_kernel({"TestFill", "fill_generic", runtime::Isa::Generic, 0, nullptr, make_fill<1>});
-    registry.add_kernel({"TestFill", "fill_flagged", runtime::Isa::Generic, 5,
-                         [](const runtime::NodeSignature& signature) { return signature.node.attribute_int("flag", 0) == 1; },
-                         make_fill<2>});
+    registry.add_kernel(
+        {"TestFill", "fill_flagged", runtime::Isa::Generic, 5,
+         [](const runtime::NodeSignature& signature) { return signature.node.attribute_int("flag", 0) == 1; },
+         make_fill<2>});
     registry.add_kernel({"TestFill", "fill_missing_isa", kMissingIsa, 10, nullptr, make_fill<3>});
     return true;
 }();
@@ -136,10 +143,14 @@ TEST(ThreadPool, ParallelForCoversEveryIndexOnce) {
         for (int64_t count : {0, 1, 5, 97, 1000}) {
             for (int64_t grain : {1, 7, 2000}) {
                 std::vector<std::atomic<int>> hits(static_cast<std::size_t>(count));
-                pool.parallel_for(count, [&](int64_t begin, int64_t end) {
-                    for (int64_t i = begin; i < end; ++i) ++hits[static_cast<std::size_t>(i)];
-                }, grain);
-                for (int64_t i = 0; i < count; ++i) ASSERT_EQ(hits[static_cast<std::size_t>(i)], 1) << count << " " << grain;
+                pool.parallel_for(
+                    count,
+                    [&](int64_t begin, int64_t end) {
+                        for (int64_t i = begin; i < end; ++i) ++hits[static_cast<std::size_t>(i)];
+                    },
+                    grain);
+                for (int64_t i = 0; i < count; ++i)
+                    ASSERT_EQ(hits[static_cast<std::size_t>(i)], 1) << count << " " << grain;
             }
         }
     }
@@ -149,7 +160,11 @@ TEST(ThreadPool, ZeroThreadsMeansEveryHardwareThreadAndErrorsReachTheCaller) {
     ThreadPool all(0);
     EXPECT_EQ(all.size(), static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     ThreadPool pool(3);
-    EXPECT_THROW(pool.parallel_for(100, [](int64_t begin, int64_t) { if (begin > 50) fail("chunk at {}", begin); }), Error);
+    EXPECT_THROW(pool.parallel_for(100,
+                                   [](int64_t begin, int64_t) {
+                                       if (begin > 50) fail("chunk at {}", begin);
+                                   }),
+                 Error);
     std::atomic<int64_t> total = 0;
     pool.parallel_for(10, [&](int64_t begin, int64_t end) {
         // Nested calls run inline on the calling thread.
@@ -182,8 +197,10 @@ TEST(MemoryPlan, BuffersAliveTogetherNeverOverlap) {
         EXPECT_EQ(plan.offsets[a] % runtime::buffer_alignment, 0u);
         EXPECT_LE(plan.offsets[a] + requests[a].bytes, plan.arena_bytes);
         for (std::size_t b = a + 1; b < requests.size(); ++b) {
-            bool alive_together = requests[a].first_step <= requests[b].last_step && requests[b].first_step <= requests[a].last_step;
-            bool disjoint = plan.offsets[a] + requests[a].bytes <= plan.offsets[b] || plan.offsets[b] + requests[b].bytes <= plan.offsets[a];
+            bool alive_together =
+                requests[a].first_step <= requests[b].last_step && requests[b].first_step <= requests[a].last_step;
+            bool disjoint = plan.offsets[a] + requests[a].bytes <= plan.offsets[b] ||
+                            plan.offsets[b] + requests[b].bytes <= plan.offsets[a];
             ASSERT_TRUE(!alive_together || disjoint) << a << " and " << b;
         }
     }
@@ -217,7 +234,9 @@ TEST(Session, KeptValuesAreReturnedAndNotOverwritten) {
     EXPECT_NEAR(s2[1], e / (1 + e), 1e-6);
 
     options.keep_values = {"nowhere"};
-    EXPECT_EQ(error_of([&] { Session(softmax_chain(2, {1, 2}), options); }),
+    EXPECT_EQ(error_of([&] {
+                  Session(softmax_chain(2, {1, 2}), options);
+              }),
               "cannot keep value 'nowhere': the model has no value of that name");
 }
 
@@ -233,11 +252,11 @@ Model small_network() {
     graph.initializers["b3"] = random_floats({5}, 5);
     add_node(model, "Conv", {"x", "w1", "b1"}, {"c1"}, "conv1").attributes = {
         {"strides", std::vector<int64_t>{2, 2}}, {"pads", std::vector<int64_t>{1, 1, 1, 1}}};
-    add_node(model, "MaxPool", {"c1"}, {"p1"}, "pool").attributes = {
-        {"kernel_shape", std::vector<int64_t>{3, 3}}, {"strides", std::vector<int64_t>{2, 2}},
-        {"pads", std::vector<int64_t>{1, 1, 1, 1}}};
-    add_node(model, "Conv", {"p1", "w2"}, {"c2"}, "conv2").attributes = {
-        {"group", int64_t{4}}, {"pads", std::vector<int64_t>{1, 1, 1, 1}}};
+    add_node(model, "MaxPool", {"c1"}, {"p1"}, "pool").attributes = {{"kernel_shape", std::vector<int64_t>{3, 3}},
+                                                                     {"strides", std::vector<int64_t>{2, 2}},
+                                                                     {"pads", std::vector<int64_t>{1, 1, 1, 1}}};
+    add_node(model, "Conv", {"p1", "w2"}, {"c2"}, "conv2").attributes = {{"group", int64_t{4}},
+                                                                         {"pads", std::vector<int64_t>{1, 1, 1, 1}}};
     add_node(model, "GlobalAveragePool", {"c2"}, {"g"}, "gap");
     add_node(model, "Flatten", {"g"}, {"f"}, "flatten");
     add_node(model, "Gemm", {"f", "w3", "b3"}, {"logits"}, "fc").attributes = {{"transB", int64_t{1}}};
@@ -334,11 +353,17 @@ TEST(Session, UnsupportedOpsAreListedWithTheirNodes) {
 TEST(Session, BadInputsAndBadNodesAreOneLineErrors) {
     Session session(small_network());
     EXPECT_EQ(error_of([&] { session.run({}); }), "missing input 'x'");
-    EXPECT_EQ(error_of([&] { session.run({{"x", random_floats({1, 3, 9, 9}, 1)}, {"z", Tensor()}}); }),
+    EXPECT_EQ(error_of([&] {
+                  session.run({{"x", random_floats({1, 3, 9, 9}, 1)}, {"z", Tensor()}});
+              }),
               "'z' is not an input of the model");
-    EXPECT_EQ(error_of([&] { session.run({{"x", random_floats({1, 3, 8, 9}, 1)}}); }),
+    EXPECT_EQ(error_of([&] {
+                  session.run({{"x", random_floats({1, 3, 8, 9}, 1)}});
+              }),
               "input 'x' has shape [1, 3, 8, 9], the model expects [n, 3, 9, 9]");
-    EXPECT_EQ(error_of([&] { session.run({{"x", Tensor(DataType::Double, {1, 3, 9, 9})}}); }),
+    EXPECT_EQ(error_of([&] {
+                  session.run({{"x", Tensor(DataType::Double, {1, 3, 9, 9})}});
+              }),
               "input 'x' is float64, the model expects float32");
 
     Model bad_weight = small_network();
@@ -348,7 +373,9 @@ TEST(Session, BadInputsAndBadNodesAreOneLineErrors) {
 
     Model unordered = small_network();
     std::swap(unordered.graph.nodes[0], unordered.graph.nodes[1]);
-    EXPECT_EQ(error_of([&] { Session(unordered).run({{"x", random_floats({1, 3, 9, 9}, 1)}}); }),
+    EXPECT_EQ(error_of([&] {
+                  Session(unordered).run({{"x", random_floats({1, 3, 9, 9}, 1)}});
+              }),
               "value 'c1' is read by node 'pool' (MaxPool) before any node, input or initializer defines it");
 }
 

@@ -27,8 +27,8 @@ class Kernel {
 public:
     virtual ~Kernel() = default;
     // One view per node input (an omitted optional input has dtype Undefined and no data) and per node output, named or
-    // not. Outputs are allocated with the inferred types; inputs and outputs never alias. At plan time the Shape op runs
-    // with input views that carry types but no data.
+    // not. Outputs are allocated with the inferred types; inputs and outputs never alias. At plan time the Shape op
+    // runs with input views that carry types but no data.
     virtual void run(std::span<const TensorView> inputs, std::span<const TensorView> outputs, ThreadPool& pool) const = 0;
 };
 
@@ -36,9 +36,9 @@ public:
 enum class Isa { Generic, Avx2, Avx512, Neon };
 bool cpu_supports(Isa isa);
 
-// An op's type rules. infer() validates the node (throwing Error naming it) and returns one type per node output (unnamed
-// optional outputs included); ops whose output shape depends on input values (Reshape, Expand...) read them from
-// NodeSignature::constants and fail if unknown. Nodes whose inputs are all constants run once at plan time.
+// An op's type rules. infer() validates the node (throwing Error naming it) and returns one type per node output
+// (unnamed optional outputs included); ops whose output shape depends on input values (Reshape, Expand...) read them
+// from NodeSignature::constants and fail if unknown. Nodes whose inputs are all constants run once at plan time.
 struct OpDefinition {
     std::string op_type;
     std::vector<ValueType> (*infer)(const NodeSignature& signature);

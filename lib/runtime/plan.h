@@ -47,7 +47,7 @@ struct PlanInputs {
 // Everything needed to run a model for one set of input types: compiled once, run many times without allocating.
 struct Plan {
     PlanInputs compiled_for;
-    std::deque<Tensor> constants;                  // converted initializers and plan-time results; never moved
+    std::deque<Tensor> constants;  // converted initializers and plan-time results; never moved
     std::unique_ptr<Arena> arena;
     std::size_t arena_bytes = 0;
     std::vector<PlanStep> steps;

@@ -9,9 +9,10 @@
 namespace mobileone::runtime {
 
 Arena::Arena(std::size_t bytes)
-    : data_(static_cast<std::byte*>(::operator new(std::max<std::size_t>(bytes, 1), std::align_val_t{buffer_alignment}))) {}
+    : data_(static_cast<std::byte*>(
+          ::operator new (std::max<std::size_t>(bytes, 1), std::align_val_t{buffer_alignment}))) {}
 
-Arena::~Arena() { ::operator delete(data_, std::align_val_t{buffer_alignment}); }
+Arena::~Arena() { ::operator delete (data_, std::align_val_t{buffer_alignment}); }
 
 namespace {
 
@@ -58,7 +59,8 @@ public:
         for (const ValueInfo& output : model_.graph.outputs) results.push_back(output.name);
         results.insert(results.end(), options_.keep_values.begin(), options_.keep_values.end());
         for (const std::string& name : results) {
-            const PlannedValue& value = lookup(name, "is requested as a result but no node, input or initializer defines it");
+            const PlannedValue& value =
+                lookup(name, "is requested as a result but no node, input or initializer defines it");
             if (value.buffer >= 0) requests_[value.buffer].last_step = static_cast<int>(plan_.steps.size());
             plan_.results[name];
         }
@@ -73,7 +75,8 @@ private:
     }
 
     void add_node(const Node& node) {
-        if (!node.domain.empty() && node.domain != "ai.onnx") fail("node {}: domain '{}' is not supported", node.label(), node.domain);
+        if (!node.domain.empty() && node.domain != "ai.onnx")
+            fail("node {}: domain '{}' is not supported", node.label(), node.domain);
         NodeSignature signature{node, model_.opset_version(), {}, {}};
         bool all_constant = true;
         for (const std::string& input : node.inputs) {
@@ -82,7 +85,9 @@ private:
                 signature.constants.push_back(nullptr);
                 continue;
             }
-            const PlannedValue& value = lookup(input, fmt::format("is read by node {} before any node, input or initializer defines it", node.label()));
+            const PlannedValue& value = lookup(
+                input,
+                fmt::format("is read by node {} before any node, input or initializer defines it", node.label()));
             signature.inputs.push_back(value.type);
             signature.constants.push_back(value.constant);
             all_constant = all_constant && value.constant;
@@ -92,7 +97,8 @@ private:
         if (!op) fail("node {}: op type is not supported", node.label());
         std::vector<ValueType> output_types = op->infer(signature);
         if (output_types.size() != node.outputs.size())
-            fail("node {}: type inference gave {} outputs for {} declared", node.label(), output_types.size(), node.outputs.size());
+            fail("node {}: type inference gave {} outputs for {} declared", node.label(), output_types.size(),
+                 node.outputs.size());
         const KernelEntry* entry = OpRegistry::instance().select_kernel(signature);
         if (!entry) fail("node {}: no kernel accepts this node on this CPU", node.label());
         std::unique_ptr<Kernel> kernel = entry->make(signature);
@@ -111,7 +117,8 @@ private:
         std::vector<PlannedValue> outputs;
         for (std::size_t i = 0; i < output_types.size(); ++i) {
             if (options_.precision == DataType::Double && output_types[i].dtype == DataType::Float)
-                fail("node {}: produces float32 values, which precision float64 cannot compute in double", node.label());
+                fail("node {}: produces float32 values, which precision float64 cannot compute in double",
+                     node.label());
             PlannedValue value{output_types[i], nullptr, add_buffer(output_types[i], step)};
             if (!node.outputs[i].empty()) define(node.outputs[i], value);
             outputs.push_back(value);
@@ -126,7 +133,8 @@ private:
         std::vector<TensorView> inputs;
         for (std::size_t i = 0; i < signature.inputs.size(); ++i) {
             const Tensor* constant = signature.constants[i];
-            inputs.push_back({signature.inputs[i], constant ? const_cast<std::byte*>(constant->bytes().data()) : nullptr});
+            inputs.push_back(
+                {signature.inputs[i], constant ? const_cast<std::byte*>(constant->bytes().data()) : nullptr});
         }
         std::vector<Tensor> results;
         std::vector<TensorView> outputs;

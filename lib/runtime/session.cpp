@@ -39,7 +39,8 @@ void check_kept_values_exist(const Graph& graph, const std::vector<std::string>&
     for (const auto& [name, tensor] : graph.initializers) defined.insert(name);
     for (const Node& node : graph.nodes) defined.insert(node.outputs.begin(), node.outputs.end());
     for (const std::string& name : keep_values)
-        if (name.empty() || !defined.contains(name)) fail("cannot keep value '{}': the model has no value of that name", name);
+        if (name.empty() || !defined.contains(name))
+            fail("cannot keep value '{}': the model has no value of that name", name);
 }
 
 void check_input_shape(const ValueInfo& info, const Tensor& tensor) {
@@ -53,7 +54,8 @@ void check_input_shape(const ValueInfo& info, const Tensor& tensor) {
     std::vector<std::string> expected;
     for (const Dim& dim : *info.shape)
         expected.push_back(dim.value ? std::to_string(*dim.value) : (dim.symbol.empty() ? "?" : dim.symbol));
-    fail("input '{}' has shape {}, the model expects [{}]", info.name, shape_to_string(tensor.dims()), fmt::join(expected, ", "));
+    fail("input '{}' has shape {}, the model expects [{}]", info.name, shape_to_string(tensor.dims()),
+         fmt::join(expected, ", "));
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
-// BatchNormalization, inference form: Y[n, c, ...] = (X[n, c, ...] - mean[c]) / sqrt(var[c] + epsilon) * scale[c] + B[c]
-// Training mode (training_mode=1 from opset 14, or the extra running-statistics outputs before it) and the per-element
-// statistics of spatial=0 (opsets 6 to 8) are rejected.
+// BatchNormalization, inference form: Y[n, c, ...] = (X[n, c, ...] - mean[c]) / sqrt(var[c] + epsilon) * scale[c] +
+// B[c] Training mode (training_mode=1 from opset 14, or the extra running-statistics outputs before it) and the
+// per-element statistics of spatial=0 (opsets 6 to 8) are rejected.
 #include <cmath>
 
 #include "runtime/ops/op_checks.h"

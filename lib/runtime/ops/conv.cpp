@@ -1,6 +1,6 @@
-// Conv: Y[n, m, o] = B[m] + sum over c in m's group, k in kernel of W[m, c, k] * X[n, g * C/group + c, o * s - p + k * d]
-// Taps landing in the padding read zero. 1 to 3 spatial dims, any group, stride, dilation, pads or auto_pad.
-// Each task computes whole output planes (one image, one output channel), summing taps in a fixed order.
+// Conv: Y[n, m, o] = B[m] + sum over c in m's group, k in kernel of W[m, c, k] * X[n, g * C/group + c, o * s - p + k *
+// d] Taps landing in the padding read zero. 1 to 3 spatial dims, any group, stride, dilation, pads or auto_pad. Each
+// task computes whole output planes (one image, one output channel), summing taps in a fixed order.
 #include <algorithm>
 
 #include "runtime/ops/op_checks.h"
@@ -25,9 +25,11 @@ ConvShape conv_shape(const NodeSignature& signature) {
     expect_dtype<float, double>(node, x.dtype, "input X");
     expect_same_dtype(signature, 0, 1);
     if (x.shape.size() < 3 || x.shape.size() > 5)
-        fail("node {}: input X has shape {}; 1 to 3 spatial dims are supported", node.label(), shape_to_string(x.shape));
+        fail("node {}: input X has shape {}; 1 to 3 spatial dims are supported", node.label(),
+             shape_to_string(x.shape));
     if (w.shape.size() != x.shape.size())
-        fail("node {}: weight shape {} does not match input rank {}", node.label(), shape_to_string(w.shape), x.shape.size());
+        fail("node {}: weight shape {} does not match input rank {}", node.label(), shape_to_string(w.shape),
+             x.shape.size());
 
     ConvShape shape;
     shape.batch = x.shape[0];
@@ -105,8 +107,8 @@ private:
                             int64_t id = od * depth.stride - depth.pad_begin + kd * depth.dilation;
                             for (int64_t oh = h_first; oh < h_last; ++oh) {
                                 int64_t ih = oh * height.stride - height.pad_begin + kh * height.dilation;
-                                int64_t in_row = (id * height.input + ih) * width.input + kw * width.dilation -
-                                                 width.pad_begin;
+                                int64_t in_row =
+                                    (id * height.input + ih) * width.input + kw * width.dilation - width.pad_begin;
                                 T* out_row = out + (od * height.output + oh) * width.output;
                                 for (int64_t ow = w_first; ow < w_last; ++ow)
                                     out_row[ow] += weight * image[in_row + ow * width.stride];

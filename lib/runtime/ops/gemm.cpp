@@ -13,7 +13,9 @@ namespace {
 // Dot products are short work items; batch this many multiply-adds per task.
 constexpr int64_t kMultiplyAddsPerTask = 1 << 14;
 
-int64_t outputs_per_task(int64_t depth) { return std::max<int64_t>(1, kMultiplyAddsPerTask / std::max<int64_t>(depth, 1)); }
+int64_t outputs_per_task(int64_t depth) {
+    return std::max<int64_t>(1, kMultiplyAddsPerTask / std::max<int64_t>(depth, 1));
+}
 
 // A matrix as read by the product: element (row, column) sits at data[row * row_stride + column * column_stride].
 template <typename T>
@@ -26,8 +28,8 @@ struct MatrixView {
 template <typename T>
 T dot(const MatrixView<T>& a, int64_t row, const MatrixView<T>& b, int64_t column, int64_t depth) {
     T sum = 0;
-    for (int64_t k = 0; k < depth; ++k) sum += a.data[row * a.row_stride + k * a.column_stride] *
-                                              b.data[k * b.row_stride + column * b.column_stride];
+    for (int64_t k = 0; k < depth; ++k)
+        sum += a.data[row * a.row_stride + k * a.column_stride] * b.data[k * b.row_stride + column * b.column_stride];
     return sum;
 }
 
@@ -50,7 +52,8 @@ GemmShape gemm_shape(const NodeSignature& signature) {
     expect_dtype<float, double>(node, a.dtype, "input A");
     expect_same_dtype(signature, 0, 1);
     if (a.shape.size() != 2 || b.shape.size() != 2)
-        fail("node {}: A {} and B {} must be matrices", node.label(), shape_to_string(a.shape), shape_to_string(b.shape));
+        fail("node {}: A {} and B {} must be matrices", node.label(), shape_to_string(a.shape),
+             shape_to_string(b.shape));
     GemmShape shape;
     shape.transpose_a = node.attribute_int("transA", 0) != 0;
     shape.transpose_b = node.attribute_int("transB", 0) != 0;
@@ -58,7 +61,8 @@ GemmShape gemm_shape(const NodeSignature& signature) {
     shape.k = a.shape[shape.transpose_a ? 0 : 1];
     shape.n = b.shape[shape.transpose_b ? 0 : 1];
     if (b.shape[shape.transpose_b ? 1 : 0] != shape.k)
-        fail("node {}: inner dims of A {} and B {} differ", node.label(), shape_to_string(a.shape), shape_to_string(b.shape));
+        fail("node {}: inner dims of A {} and B {} differ", node.label(), shape_to_string(a.shape),
+             shape_to_string(b.shape));
     if (signature.has_input(2)) {
         expect_same_dtype(signature, 0, 2);
         const std::vector<int64_t>& c = signature.inputs[2].shape;
@@ -84,17 +88,22 @@ public:
 
     void run(std::span<const TensorView> inputs, std::span<const TensorView> outputs, ThreadPool& pool) const override {
         const int64_t m = shape_.m, k = shape_.k, n = shape_.n;
-        MatrixView<T> a = shape_.transpose_a ? MatrixView<T>{inputs[0].as<T>(), 1, m} : MatrixView<T>{inputs[0].as<T>(), k, 1};
-        MatrixView<T> b = shape_.transpose_b ? MatrixView<T>{inputs[1].as<T>(), 1, k} : MatrixView<T>{inputs[1].as<T>(), n, 1};
+        MatrixView<T> a =
+            shape_.transpose_a ? MatrixView<T>{inputs[0].as<T>(), 1, m} : MatrixView<T>{inputs[0].as<T>(), k, 1};
+        MatrixView<T> b =
+            shape_.transpose_b ? MatrixView<T>{inputs[1].as<T>(), 1, k} : MatrixView<T>{inputs[1].as<T>(), n, 1};
         const T* c = has_view(inputs, 2) ? inputs[2].as<T>() : nullptr;
         T* y = outputs[0].as<T>();
-        pool.parallel_for(m * n, [&](int64_t begin, int64_t end) {
-            for (int64_t index = begin; index < end; ++index) {
-                int64_t row = index / n, column = index % n;
-                y[index] = alpha_ * dot(a, row, b, column, k);
-                if (c) y[index] += beta_ * c[row * shape_.c_row_stride + column * shape_.c_column_stride];
-            }
-        }, outputs_per_task(k));
+        pool.parallel_for(
+            m * n,
+            [&](int64_t begin, int64_t end) {
+                for (int64_t index = begin; index < end; ++index) {
+                    int64_t row = index / n, column = index % n;
+                    y[index] = alpha_ * dot(a, row, b, column, k);
+                    if (c) y[index] += beta_ * c[row * shape_.c_row_stride + column * shape_.c_column_stride];
+                }
+            },
+            outputs_per_task(k));
     }
 
 private:
@@ -184,14 +193,17 @@ public:
         const T* a = inputs[0].as<T>();
         const T* b = inputs[1].as<T>();
         T* y = outputs[0].as<T>();
-        pool.parallel_for(outputs[0].numel(), [&](int64_t begin, int64_t end) {
-            for (int64_t index = begin; index < end; ++index) {
-                int64_t matrix = index / (m * n), row = index / n % m, column = index % n;
-                MatrixView<T> a_matrix{a + shape_.a_offsets[matrix], k, 1};
-                MatrixView<T> b_matrix{b + shape_.b_offsets[matrix], n, 1};
-                y[index] = dot(a_matrix, row, b_matrix, column, k);
-            }
-        }, outputs_per_task(k));
+        pool.parallel_for(
+            outputs[0].numel(),
+            [&](int64_t begin, int64_t end) {
+                for (int64_t index = begin; index < end; ++index) {
+                    int64_t matrix = index / (m * n), row = index / n % m, column = index % n;
+                    MatrixView<T> a_matrix{a + shape_.a_offsets[matrix], k, 1};
+                    MatrixView<T> b_matrix{b + shape_.b_offsets[matrix], n, 1};
+                    y[index] = dot(a_matrix, row, b_matrix, column, k);
+                }
+            },
+            outputs_per_task(k));
     }
 
 private:

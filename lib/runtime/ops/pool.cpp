@@ -145,7 +145,8 @@ std::vector<ValueType> infer_max_pool(const NodeSignature& signature) {
     const Node& node = signature.node;
     expect_input_count(signature, 1, 1);
     expect_dtype<float, double, uint8_t, int8_t>(node, signature.inputs[0].dtype, "input");
-    if (node.outputs.size() > 2) fail("node {}: has {} outputs, at most 2 (Y, Indices)", node.label(), node.outputs.size());
+    if (node.outputs.size() > 2)
+        fail("node {}: has {} outputs, at most 2 (Y, Indices)", node.label(), node.outputs.size());
     int64_t storage_order = node.attribute_int("storage_order", 0);
     if (storage_order != 0 && storage_order != 1) fail("node {}: storage_order must be 0 or 1", node.label());
     std::vector<int64_t> dims = pooled_shape(signature);

@@ -49,20 +49,23 @@ public:
         const T* x = inputs[0].as<T>();
         T* y = outputs[0].as<T>();
         const int64_t extent = shape_.extent, inner = shape_.inner;
-        pool.parallel_for(shape_.outer * inner, [&](int64_t begin, int64_t end) {
-            for (int64_t group = begin; group < end; ++group) {
-                const int64_t first = group / inner * extent * inner + group % inner;
-                T max = x[first];
-                for (int64_t i = 1; i < extent; ++i) max = std::max(max, x[first + i * inner]);
-                T sum = 0;
-                for (int64_t i = 0; i < extent; ++i) {
-                    T e = std::exp(x[first + i * inner] - max);
-                    y[first + i * inner] = e;
-                    sum += e;
+        pool.parallel_for(
+            shape_.outer * inner,
+            [&](int64_t begin, int64_t end) {
+                for (int64_t group = begin; group < end; ++group) {
+                    const int64_t first = group / inner * extent * inner + group % inner;
+                    T max = x[first];
+                    for (int64_t i = 1; i < extent; ++i) max = std::max(max, x[first + i * inner]);
+                    T sum = 0;
+                    for (int64_t i = 0; i < extent; ++i) {
+                        T e = std::exp(x[first + i * inner] - max);
+                        y[first + i * inner] = e;
+                        sum += e;
+                    }
+                    for (int64_t i = 0; i < extent; ++i) y[first + i * inner] /= sum;
                 }
-                for (int64_t i = 0; i < extent; ++i) y[first + i * inner] /= sum;
-            }
-        }, std::max<int64_t>(1, 4096 / std::max<int64_t>(extent, 1)));
+            },
+            std::max<int64_t>(1, 4096 / std::max<int64_t>(extent, 1)));
     }
 
 private:
