@@ -107,17 +107,12 @@ constexpr runtime::Isa kMissingIsa = runtime::Isa::Avx2;
 constexpr runtime::Isa kMissingIsa = runtime::Isa::Neon;
 #endif
 
-[[maybe_unused]] const bool fill_registered = [] {
-    runtime::OpRegistry& registry = runtime::OpRegistry::instance();
-    registry.add_op({"TestFill", same_as_input});
-    registry.add_kernel({"TestFill", "fill_generic", runtime::Isa::Generic, 0, nullptr, make_fill<1>});
-    registry.add_kernel(
-        {"TestFill", "fill_flagged", runtime::Isa::Generic, 5,
-         [](const runtime::NodeSignature& signature) { return signature.node.attribute_int("flag", 0) == 1; },
-         make_fill<2>});
-    registry.add_kernel({"TestFill", "fill_missing_isa", kMissingIsa, 10, nullptr, make_fill<3>});
-    return true;
-}();
+bool accepts_flagged(const runtime::NodeSignature& signature) { return signature.node.attribute_int("flag", 0) == 1; }
+
+MOBILEONE_REGISTER_OP(TestFill, same_as_input, make_fill<1>);
+MOBILEONE_REGISTER_KERNEL(fill_flagged, "TestFill", "fill_flagged", runtime::Isa::Generic, 5, accepts_flagged,
+                          make_fill<2>);
+MOBILEONE_REGISTER_KERNEL(fill_missing_isa, "TestFill", "fill_missing_isa", kMissingIsa, 10, nullptr, make_fill<3>);
 
 TEST(KernelTable, PicksTheBestAcceptingKernelThisCpuCanRun) {
     EXPECT_TRUE(runtime::cpu_supports(runtime::Isa::Generic));
@@ -130,7 +125,7 @@ TEST(KernelTable, PicksTheBestAcceptingKernelThisCpuCanRun) {
         SessionOptions options;
         options.profile = true;
         RunResult result = Session(model, options).run({{"x", Tensor(DataType::Float, {2})}});
-        EXPECT_EQ(result.profile.at(0).kernel, flag ? "fill_flagged" : "fill_generic");
+        EXPECT_EQ(result.profile.at(0).kernel, flag ? "fill_flagged" : "TestFill_reference");
         EXPECT_EQ(result.outputs.at("y").data<float>()[0], flag ? 2.0f : 1.0f);
     }
     EXPECT_THROW(runtime::OpRegistry::instance().add_op({"TestFill", same_as_input}), Error);

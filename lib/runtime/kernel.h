@@ -77,3 +77,9 @@ private:
         ::mobileone::runtime::OpRegistry::instance().add_op({#op_name, infer_function}) &&                          \
         ::mobileone::runtime::OpRegistry::instance().add_kernel(                                                    \
             {#op_name, #op_name "_reference", ::mobileone::runtime::Isa::Generic, 0, nullptr, make_reference_kernel})
+
+// Adds a further row to an op's kernel table, e.g. an ISA-specific variant in runtime/ops/x86/ or runtime/ops/arm/:
+//   MOBILEONE_REGISTER_KERNEL(dwconv3x3_avx2, "Conv", "dwconv3x3_avx2", Isa::Avx2, 10, is_depthwise_3x3, make_it);
+#define MOBILEONE_REGISTER_KERNEL(variable_name, ...)                           \
+    [[maybe_unused]] static const bool registered_kernel_##variable_name = \
+        ::mobileone::runtime::OpRegistry::instance().add_kernel(::mobileone::runtime::KernelEntry{__VA_ARGS__})
