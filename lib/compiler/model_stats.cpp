@@ -1,5 +1,6 @@
 #include "compiler/model_stats.h"
 
+#include "compiler/pipeline.h"
 #include "ir/onnx_io.h"
 
 namespace mobileone {
@@ -53,9 +54,13 @@ ModelStats compute_stats(const Model& model) {
             if (const Tensor* value = node.attribute_tensor("value"); value && is_floating(value->dtype()))
                 stats.parameters += value->numel();
     }
+    // ONNX 1.12's shape inference stops at Reshape targets built by Unsqueeze/Concat chains (SE blocks of the
+    // no-folding export style); folding them on a copy first lets it see every Conv's output shape.
+    Model folded = model;
+    run_pipeline(folded, {"constants_to_initializers", "fold_constants"});
     std::map<std::string, ValueInfo> shapes;
     try {
-        shapes = infer_shapes(model);
+        shapes = infer_shapes(folded);
     } catch (const std::exception&) {
         return stats;  // MACs need shapes; a model ONNX cannot infer still gets its counts
     }

@@ -380,8 +380,29 @@ void check_model(const Model& model, const std::string& source) {
     }
 }
 
+namespace {
+
+// ONNX 1.12's inference reads shape operands (Reshape's shape, Pad's pads) only from initializers, so Constant nodes
+// holding integer tensors become initializers for the purpose of inference.
+void constants_as_initializers(onnx::GraphProto& graph) {
+    auto* nodes = graph.mutable_node();
+    for (int i = nodes->size() - 1; i >= 0; --i) {
+        const onnx::NodeProto& node = nodes->Get(i);
+        if (node.op_type() != "Constant" || node.output_size() != 1 || node.attribute_size() != 1) continue;
+        const onnx::AttributeProto& value = node.attribute(0);
+        if (value.name() != "value" || value.t().data_type() != onnx::TensorProto::INT64) continue;
+        onnx::TensorProto* initializer = graph.add_initializer();
+        *initializer = value.t();
+        initializer->set_name(node.output(0));
+        nodes->DeleteSubrange(i, 1);
+    }
+}
+
+}  // namespace
+
 std::map<std::string, ValueInfo> infer_shapes(const Model& model) {
     onnx::ModelProto proto = model_to_proto(model, true);
+    constants_as_initializers(*proto.mutable_graph());
     onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(),
                                        onnx::ShapeInferenceOptions(false, 0, true));
     std::map<std::string, ValueInfo> shapes;
