@@ -222,6 +222,20 @@ TEST_F(RunCli, Float64PrecisionIsCloserToExact) {
     EXPECT_NEAR(run_json(red_)["results"][0]["top"][0]["probability"].get<double>(), exact, 1e-5);
 }
 
+TEST_F(RunCli, ModelEndingInSoftmaxIsNotNormalizedTwice) {
+    Model model = classifier_model();
+    model.graph.nodes.push_back({"softmax", "Softmax", "", {"/fc/Gemm_output_0"}, {"probabilities"}, {}, {}});
+    model.graph.outputs[0].name = "probabilities";
+    std::string path = (dir_.path() / "with_softmax.onnx").string();
+    save_model(model, path);
+    CommandResult result = run_command(tool_path("mobileone-run") + " " + path + " " + red_ + " --json");
+    ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
+    nlohmann::json top = nlohmann::json::parse(result.stdout_text)["results"][0]["top"][0];
+    EXPECT_EQ(top["index"], kBalloon);
+    // The model's float32 Softmax, not ours in double: float rounding only. A second softmax would give 0.0024.
+    EXPECT_NEAR(top["probability"].get<double>(), probability_of(4 * kRedHigh, {4 * kGreenLow, 4 * kBlueLow}), 1e-4);
+}
+
 void expect_one_line_error(const CommandResult& result, const std::string& named) {
     EXPECT_NE(result.exit_code, 0);
     EXPECT_EQ(std::count(result.stderr_text.begin(), result.stderr_text.end(), '\n'), 1) << result.stderr_text;
