@@ -175,3 +175,41 @@ TEST(RemoveNoops, PadWithComputedPadsStays) {
 
 }  // namespace
 }  // namespace mobileone
+
+namespace mobileone {
+namespace {
+
+Model reshape_model(std::vector<Dim> input_dims, std::vector<int64_t> target, int64_t allow_zero = 0) {
+    Model model = model_with(14, {}, {"y"});
+    model.graph.inputs = {{"x", DataType::Float, input_dims, {}}};
+    model.graph.outputs = {{"y", DataType::Float, std::nullopt, {}}};
+    model.graph.initializers["shape"] =
+        Tensor::from_values<int64_t>({static_cast<int64_t>(target.size())}, target);
+    Node reshape = make_node("Reshape", {"s", "shape"}, {"r"});
+    if (allow_zero) reshape.attributes["allowzero"] = allow_zero;
+    model.graph.nodes = {make_node("Sigmoid", {"x"}, {"s"}), reshape, make_node("Relu", {"r"}, {"y"})};
+    return model;
+}
+
+TEST(RemoveNoops, ReshapeToTheSameShapeGoesEvenWithASymbolicBatch) {
+    Model model = reshape_model({{{}, "batch"}, {8, {}}, {1, {}}, {1, {}}}, {-1, 8, 1, 1});
+    EXPECT_EQ(remove_noops(model), 1);
+    EXPECT_EQ(op_types(model), (Ops{"Sigmoid", "Relu"}));
+    EXPECT_EQ(model.graph.nodes[1].inputs, (Names{"s"}));
+
+    Model copy_dims = reshape_model({{{}, "batch"}, {8, {}}, {2, {}}, {2, {}}}, {0, 8, 0, 2});
+    EXPECT_EQ(remove_noops(copy_dims), 1);
+}
+
+TEST(RemoveNoops, ReshapeThatChangesTheShapeStays) {
+    for (Model model : {reshape_model({{1, {}}, {8, {}}, {2, {}}, {2, {}}}, {1, -1}),
+                        reshape_model({{1, {}}, {8, {}}, {2, {}}, {2, {}}}, {1, 8, 4, 1}),
+                        reshape_model({{{}, "batch"}, {8, {}}, {1, {}}, {1, {}}}, {1, 8, 1, 1}),
+                        reshape_model({{2, {}}, {8, {}}, {1, {}}, {1, {}}}, {0, 8, 1, 1}, 1)}) {
+        EXPECT_EQ(remove_noops(model), 0);
+        EXPECT_EQ(op_types(model), (Ops{"Sigmoid", "Reshape", "Relu"}));
+    }
+}
+
+}  // namespace
+}  // namespace mobileone
