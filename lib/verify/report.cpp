@@ -165,6 +165,10 @@ std::string format_summary(const VerifyReport& report) {
         out += "NOT EQUIVALENT\n";
         for (const Comparison& comparison : report.outputs)
             if (!comparison.pass) out += fmt::format("  output '{}': {}\n", comparison.name, failure_reason(comparison));
+        if (report.layerwise && report.layerwise->first_divergence) {
+            const Comparison& first = report.layerwise->tensors[*report.layerwise->first_divergence].comparison;
+            out += fmt::format("  tensor '{}': {}\n", first.name, failure_reason(first));
+        }
     }
     return out;
 }

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <set>
 
+#include "app/model_input.h"
+#include "image/decode.h"
 #include "ir/error.h"
 #include "runtime/session.h"
 #include "verify/random_inputs.h"
@@ -155,6 +157,76 @@ private:
     std::vector<std::string> reference_keep_, candidate_keep_;
 };
 
+// Runs every sample through both models (and the float64 reference) and accumulates the comparisons.
+class SampleComparer {
+public:
+    SampleComparer(const Model& reference, const Model& candidate, const VerifyOptions& options)
+        : options_(options), output_names_(names_of_outputs(reference.graph)) {
+        SessionOptions ref_options{DataType::Float, options.threads, false, {}};
+        SessionOptions cand_options = ref_options;
+        if (options.layerwise) {
+            layers_.emplace(reference.graph, candidate.graph);
+            ref_options.keep_values = layers_->reference_keep();
+            cand_options.keep_values = layers_->candidate_keep();
+        }
+        reference_ = open_session(reference, ref_options, options.reference_source);
+        candidate_ = open_session(candidate, cand_options, options.candidate_source);
+        if (options.float64_reference)
+            exact_ = open_session(reference, {DataType::Double, options.threads, false, {}}, exact_source());
+        for (const std::string& name : output_names_) {
+            outputs_.emplace_back(name, true);
+            reference_vs_exact_.emplace_back(name, true);
+            candidate_vs_exact_.emplace_back(name, true);
+        }
+    }
+
+    void compare(const Sample& sample) {
+        RunResult want = run_session(*reference_, sample, options_.reference_source);
+        RunResult got = run_session(*candidate_, sample, options_.candidate_source);
+        std::optional<RunResult> exact;
+        if (exact_) exact = run_session(*exact_, sample, exact_source());
+        for (std::size_t i = 0; i < output_names_.size(); ++i) {
+            const std::string& name = output_names_[i];
+            const Tensor& ref_value = value_of(want, name, options_.reference_source);
+            const Tensor& cand_value = value_of(got, name, options_.candidate_source);
+            outputs_[i].add(ref_value, cand_value);
+            if (exact) {
+                const Tensor& exact_value = value_of(*exact, name, exact_source());
+                reference_vs_exact_[i].add(exact_value, ref_value);
+                candidate_vs_exact_[i].add(exact_value, cand_value);
+            }
+        }
+        if (layers_) layers_->add(want, got, options_);
+    }
+
+    void finish(VerifyReport& report) const {
+        const Tolerance& tolerance = options_.tolerance;
+        report.outputs = finish_all(outputs_, tolerance);
+        if (exact_) {
+            report.reference_vs_float64 = finish_all(reference_vs_exact_, tolerance);
+            report.candidate_vs_float64 = finish_all(candidate_vs_exact_, tolerance);
+        }
+        if (layers_) report.layerwise = layers_->finish(tolerance);
+        report.equivalent = std::all_of(report.outputs.begin(), report.outputs.end(),
+                                        [](const Comparison& comparison) { return comparison.pass; }) &&
+                            !(report.layerwise && report.layerwise->first_divergence);
+    }
+
+private:
+    static std::vector<std::string> names_of_outputs(const Graph& graph) {
+        std::vector<std::string> names;
+        for (const ValueInfo& output : graph.outputs) names.push_back(output.name);
+        return names;
+    }
+    std::string exact_source() const { return options_.reference_source + " (float64)"; }
+
+    const VerifyOptions& options_;
+    std::vector<std::string> output_names_;
+    std::optional<Session> reference_, candidate_, exact_;
+    std::optional<LayerwiseComparer> layers_;
+    std::vector<ComparisonBuilder> outputs_, reference_vs_exact_, candidate_vs_exact_;
+};
+
 }  // namespace
 
 std::vector<std::filesystem::path> collect_images(const std::vector<std::filesystem::path>& paths) {
@@ -179,70 +251,32 @@ std::vector<std::filesystem::path> collect_images(const std::vector<std::filesys
 VerifyReport verify_models(const Model& reference, const Model& candidate, const VerifyOptions& options) {
     auto start = std::chrono::steady_clock::now();
     check_interfaces(reference.graph, candidate.graph, options);
+    if (options.samples < 0) fail("the number of random samples must not be negative, got {}", options.samples);
+    std::vector<std::filesystem::path> images = collect_images(options.images);
+    if (options.samples == 0 && images.empty()) fail("nothing to compare: no random samples and no images");
+    const ValueInfo* image_value = images.empty() ? nullptr : &image_input(reference.graph, options.reference_source);
+
     VerifyReport report;
     report.reference = options.reference_source;
     report.candidate = options.candidate_source;
     report.options = options;
-    std::vector<std::filesystem::path> images = collect_images(options.images);
-    for (const std::filesystem::path& image : images) report.images.push_back(image.string());
-    if (options.samples < 0) fail("the number of random samples must not be negative, got {}", options.samples);
-    if (options.samples == 0 && images.empty()) fail("nothing to compare: no random samples and no images");
-
-    std::optional<LayerwiseComparer> layers;
-    if (options.layerwise) layers.emplace(reference.graph, candidate.graph);
-    SessionOptions float32{DataType::Float, options.threads, false, {}};
-    SessionOptions ref_options = float32, cand_options = float32;
-    if (layers) {
-        ref_options.keep_values = layers->reference_keep();
-        cand_options.keep_values = layers->candidate_keep();
-    }
-    Session ref_session = open_session(reference, ref_options, options.reference_source);
-    Session cand_session = open_session(candidate, cand_options, options.candidate_source);
-    std::optional<Session> exact_session;
-    if (options.float64_reference)
-        exact_session.emplace(open_session(reference, {DataType::Double, options.threads, false, {}},
-                                           options.reference_source + " (float64)"));
-
-    std::vector<ComparisonBuilder> outputs, ref_exact, cand_exact;
-    for (const ValueInfo& output : reference.graph.outputs) {
-        outputs.emplace_back(output.name, true);
-        ref_exact.emplace_back(output.name, true);
-        cand_exact.emplace_back(output.name, true);
-    }
-    auto compare = [&](const Sample& sample) {
-        RunResult want = run_session(ref_session, sample, options.reference_source);
-        RunResult got = run_session(cand_session, sample, options.candidate_source);
-        std::optional<RunResult> exact;
-        if (exact_session) exact = run_session(*exact_session, sample, options.reference_source + " (float64)");
-        for (std::size_t i = 0; i < reference.graph.outputs.size(); ++i) {
-            const std::string& name = reference.graph.outputs[i].name;
-            const Tensor& ref_value = value_of(want, name, options.reference_source);
-            const Tensor& cand_value = value_of(got, name, options.candidate_source);
-            outputs[i].add(ref_value, cand_value);
-            if (exact) {
-                ref_exact[i].add(value_of(*exact, name, options.reference_source), ref_value);
-                cand_exact[i].add(value_of(*exact, name, options.reference_source), cand_value);
-            }
+    SampleComparer comparer(reference, candidate, options);
+    // Images first: an unreadable one fails before minutes of random samples.
+    if (image_value) {
+        PreprocessOptions preprocessing = preprocessing_for(*image_value, {});
+        for (const std::filesystem::path& image : images) {
+            comparer.compare({{image_value->name, image_tensor(load_image(image), *image_value, preprocessing)}});
+            report.images.push_back(image.string());
         }
-        if (layers) layers->add(want, got, options);
-    };
-
+    }
     NormalGenerator generator(options.seed);
     for (int i = 0; i < options.samples; ++i) {
         Sample sample;
         for (const ValueInfo& input : reference.graph.inputs)
             sample[input.name] = random_normal_tensor(sample_shape(input, options.reference_source), generator);
-        compare(sample);
+        comparer.compare(sample);
     }
-
-    report.outputs = finish_all(outputs, options.tolerance);
-    if (exact_session) {
-        report.reference_vs_float64 = finish_all(ref_exact, options.tolerance);
-        report.candidate_vs_float64 = finish_all(cand_exact, options.tolerance);
-    }
-    if (layers) report.layerwise = layers->finish(options.tolerance);
-    report.equivalent = std::all_of(report.outputs.begin(), report.outputs.end(),
-                                    [](const Comparison& comparison) { return comparison.pass; });
+    comparer.finish(report);
     report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     return report;
 }

@@ -16,9 +16,9 @@ namespace mobileone {
 
 // Equivalence of a converted (candidate) model and its train graph (reference).
 //
-// Both models run in the project's runtime, in float32, on the same samples: `samples` seeded standard-normal inputs
-// plus every given image, preprocessed as mobileone-run does. Each sample is one run with batch 1 (a symbolic batch
-// dimension is set to 1). For every graph output, over all samples:
+// Both models run in the project's runtime, in float32, on the same samples: every given image, preprocessed as
+// mobileone-run does, then `samples` seeded standard-normal inputs (worst_sample counts in that order). Each sample is
+// one run with batch 1 (a symbolic batch dimension is set to 1). For every graph output, over all samples:
 //   max abs diff   max |candidate - reference|
 //   max rel diff   max abs diff / max |reference|
 //   mean abs diff  mean |candidate - reference|
@@ -30,7 +30,8 @@ namespace mobileone {
 //   and no decisive top-1 mismatch: a prediction whose best class differs although the reference's best score
 //   exceeds its second best by more than the tolerance. Closer races are reported in the top-1 rate but do not fail:
 //   rounding noise may legitimately reorder them.
-// The models are equivalent iff every output passes. NaN or infinite differences always fail.
+// The models are equivalent iff every output passes (and, with --layerwise, every matched tensor is within its
+// tolerance). NaN or infinite differences always fail.
 //
 // Default tolerances. The yardstick is the train graph's own float32 noise: the float32 result of a graph differs from
 // its float64 result by rounding alone, and the deploy graph (same function, different summation order) must differ
@@ -43,8 +44,10 @@ namespace mobileone {
 // metrics, to show the candidate adds no error beyond the reference's own float32 noise. It does not change the verdict.
 //
 // --layerwise matches tensors produced under the same name in both graphs (see match_tensors), keeps them from both runs
-// and reports each with the same metrics, tolerance scaled by that tensor's own max|reference|; the first in the
-// reference's topological order that fails is the first divergence. It is a diagnosis and does not change the verdict.
+// and compares each with the same metrics (no top-k), its tolerance scaled by that tensor's own max|reference|; the
+// first in the reference's topological order beyond tolerance is the first divergence, and fails the verdict. It is
+// the sharper test: an error in one block is diluted by every layer after it, so a single weight off by 1e-2 moves the
+// logits of a random-weight S0 by 1e-6 to 3e-4 relative (often within rtol) but its block's output by 1e-4 to 1e-2.
 inline constexpr double kDefaultRtol = 1e-4;
 inline constexpr double kDefaultAtol = 1e-6;
 
@@ -75,7 +78,7 @@ struct VerifyReport {
     std::string reference;
     std::string candidate;
     VerifyOptions options;
-    std::vector<std::string> images;  // every image sample, in order
+    std::vector<std::string> images;  // every image sample, in the order run (before the random ones)
     std::vector<Comparison> outputs;  // candidate vs reference, both float32
     std::vector<Comparison> reference_vs_float64;  // float64_reference only
     std::vector<Comparison> candidate_vs_float64;
