@@ -2,8 +2,9 @@
 
 Exports a MobileOne variant with tools/mobileone_torch.py in one exporter style, converts it with mobileone-convert and
 checks: the deploy graph's structure (one Conv + Relu per block, no BatchNormalization, no Add, SE kept), ONNX's full
-check, byte-identical output on a second conversion, and that ONNX Runtime's output of the deploy graph equals
-PyTorch's output of the train model (max abs diff <= 1e-4 x max |logit|).
+check, byte-identical output on a second conversion, that ONNX Runtime's output of the deploy graph and our runtime's
+outputs of both graphs equal PyTorch's output of the train model (max abs diff <= 1e-4 x max |logit|), that
+mobileone-run ranks the same top-5 classes for both graphs on an image, and that mobileone-verify calls them equivalent.
 
 usage: real_export.py --variant s0 --style prefused --bin BUILD/bin --work DIR
 """
@@ -45,6 +46,20 @@ def expected_structure(variant):
         "BatchNormalization": 0,
         "Add": 0,
     }
+
+
+def max_diff_check(label, output, reference):
+    scale = float(np.abs(reference).max())
+    diff = float(np.abs(output - reference).max())
+    check(diff <= TOLERANCE * scale, f"{label}: max abs diff {diff:.3g} <= {TOLERANCE} x {scale:.3g}")
+
+
+def write_test_image(path):
+    """A smooth colour pattern with some edges, so the classifier sees structure rather than a flat colour."""
+    from PIL import Image
+    y, x = np.mgrid[0:300, 0:400]
+    rgb = np.stack([(x * 255 // 400), (y * 255 // 300), ((x // 40 + y // 40) % 2) * 200 + 30], axis=-1)
+    Image.fromarray(rgb.astype(np.uint8)).save(path, quality=92)
 
 
 def check(condition, message):
@@ -89,14 +104,27 @@ def main():
     check(report["after"]["nodes"] == len(model.graph.node), "report counts the written graph")
 
     reference = np.load(os.path.join(work, "output.npy"))
+    input_npy = os.path.join(work, "input.npy")
     ort_out = os.path.join(work, "ort")
-    run("node", os.path.join(ROOT, "tools", "ort", "run_ort.js"), deploy, ort_out,
-        f"input={os.path.join(work, 'input.npy')}")
-    deploy_output = np.load(os.path.join(ort_out, "output.npy"))
-    scale = float(np.abs(reference).max())
-    diff = float(np.abs(deploy_output - reference).max())
-    check(diff <= TOLERANCE * scale,
-          f"ONNX Runtime on deploy vs PyTorch on train: max abs diff {diff:.3g} <= {TOLERANCE} x {scale:.3g}")
+    run("node", os.path.join(ROOT, "tools", "ort", "run_ort.js"), deploy, ort_out, f"input={input_npy}")
+    max_diff_check("ONNX Runtime on deploy vs PyTorch on train", np.load(os.path.join(ort_out, "output.npy")),
+                   reference)
+    for name, path in (("train", train), ("deploy", deploy)):
+        ours = os.path.join(work, f"ours-{name}")
+        run(os.path.join(args.bin, "mobileone-run"), path, "--input", f"input={input_npy}", "--save-outputs", ours)
+        max_diff_check(f"our runtime on {name} vs PyTorch on train", np.load(os.path.join(ours, "output.npy")),
+                       reference)
+
+    image = os.path.join(work, "pattern.jpg")
+    write_test_image(image)
+    top5 = {}
+    for name, path in (("train", train), ("deploy", deploy)):
+        result = json.loads(run(os.path.join(args.bin, "mobileone-run"), path, image, "--json"))
+        top5[name] = [entry["index"] for entry in result["results"][0]["top"]]
+    check(top5["train"] == top5["deploy"], f"same top-5 on an image for train and deploy: {top5['deploy']}")
+
+    print(run(os.path.join(args.bin, "mobileone-verify"), train, deploy, "--samples", "4"))
+    print("ok: mobileone-verify says equivalent")
 
 
 if __name__ == "__main__":
