@@ -1,6 +1,6 @@
 // Concat: joins its inputs along `axis`; every other dim must match. Each row of the output (one index into the dims
 // before axis) is the inputs' rows side by side, so the kernel copies blocks of bytes and serves every element type.
-#include <cstring>
+#include <algorithm>
 
 #include "runtime/ops/op_checks.h"
 
@@ -49,7 +49,7 @@ public:
                 for (int64_t row = begin; row < end; ++row) {
                     std::byte* to = out + static_cast<std::size_t>(row) * row_bytes_;
                     for (std::size_t i = 0; i < inputs.size(); ++i) {
-                        std::memcpy(to, inputs[i].data + static_cast<std::size_t>(row) * block_bytes_[i], block_bytes_[i]);
+                        std::copy_n(inputs[i].data + static_cast<std::size_t>(row) * block_bytes_[i], block_bytes_[i], to);
                         to += block_bytes_[i];
                     }
                 }

@@ -1,7 +1,7 @@
 // Gather: out[o..., i..., n...] = data[o..., index(indices[i...]), n...] along `axis` (default 0),
 // where a negative index counts from the end of that axis. Output shape: data[:axis] + indices.shape + data[axis+1:].
 // The kernel copies whole inner blocks, so it serves every element type.
-#include <cstring>
+#include <algorithm>
 
 #include "runtime/ops/op_checks.h"
 
@@ -46,8 +46,8 @@ public:
                     int64_t o = block / count;
                     int64_t index = indices[block % count];
                     if (index < 0) index += extent_;
-                    std::memcpy(out + static_cast<std::size_t>(block) * block_bytes_,
-                                data + static_cast<std::size_t>(o * extent_ + index) * block_bytes_, block_bytes_);
+                    std::copy_n(data + static_cast<std::size_t>(o * extent_ + index) * block_bytes_, block_bytes_,
+                                out + static_cast<std::size_t>(block) * block_bytes_);
                 }
             },
             grain);

@@ -8,7 +8,6 @@
 //   Identity   a copy
 //   Dropout    at inference a copy; the optional mask is all true (all ones before opset 10, typed like the input)
 #include <algorithm>
-#include <cstring>
 #include <optional>
 
 #include "runtime/ops/op_checks.h"
@@ -21,7 +20,7 @@ void copy_bytes(const std::byte* from, std::byte* to, std::size_t size, ThreadPo
     pool.parallel_for(
         static_cast<int64_t>(size),
         [&](int64_t begin, int64_t end) {
-            std::memcpy(to + begin, from + begin, static_cast<std::size_t>(end - begin));
+            std::copy(from + begin, from + end, to + begin);
         },
         kBytesPerTask);
 }
@@ -161,7 +160,7 @@ class KnownValueKernel final : public Kernel {
 public:
     explicit KnownValueKernel(Tensor value) : value_(std::move(value)) {}
     void run(std::span<const TensorView>, std::span<const TensorView> outputs, ThreadPool&) const override {
-        std::memcpy(outputs[0].data, value_.bytes().data(), value_.bytes().size());
+        std::ranges::copy(value_.bytes(), outputs[0].data);
     }
 
 private:
@@ -235,7 +234,7 @@ public:
         if (outputs.size() < 2) return;
         const std::size_t size = kept_.bytes().size();
         for (int64_t i = 0; i < outputs[1].numel(); ++i)
-            std::memcpy(outputs[1].data + static_cast<std::size_t>(i) * size, kept_.bytes().data(), size);
+            std::ranges::copy(kept_.bytes(), outputs[1].data + static_cast<std::size_t>(i) * size);
     }
 
 private:
