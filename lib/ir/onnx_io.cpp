@@ -57,7 +57,7 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto) {
         if (proto.has_raw_data()) {
             if (proto.raw_data().size() != out.size())
                 fail("has {} bytes of data, its shape needs {}", proto.raw_data().size(), out.size());
-            std::memcpy(out.data(), proto.raw_data().data(), out.size());
+            std::copy(proto.raw_data().begin(), proto.raw_data().end(), reinterpret_cast<char*>(out.data()));
         } else if (type == DataType::Float) {
             copy_field(proto.float_data(), out, type);
         } else if (type == DataType::Double) {

@@ -82,7 +82,7 @@ struct Session::Impl {
 
     static void copy_input(const Tensor& tensor, const TensorView& view) {
         if (tensor.dtype() == view.type.dtype) {
-            std::memcpy(view.data, tensor.bytes().data(), tensor.bytes().size());
+            std::ranges::copy(tensor.bytes(), view.data);
             return;
         }
         std::span<const float> source = tensor.data<float>();
@@ -91,7 +91,7 @@ struct Session::Impl {
 
     static Tensor copy_result(const TensorView& view) {
         Tensor tensor(view.type.dtype, view.type.shape);
-        std::memcpy(tensor.bytes().data(), view.data, tensor.bytes().size());
+        std::copy_n(view.data, tensor.bytes().size(), tensor.bytes().data());
         return tensor;
     }
 
