@@ -1,8 +1,10 @@
 #include "verify/verify.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
-#include <set>
+#include <map>
+#include <optional>
 
 #include "app/model_input.h"
 #include "image/decode.h"
