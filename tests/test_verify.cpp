@@ -217,6 +217,23 @@ TEST(VerifyModels, MismatchedInputShapesAreAnError) {
     }
 }
 
+TEST(VerifyModels, MismatchedOutputShapesAreAnError) {
+    Model candidate = affine_candidate();
+    Graph& graph = candidate.graph;
+    graph.nodes.back().outputs[0] = "activated";
+    graph.initializers["flat"] = Tensor::from_values<int64_t>({1}, std::vector<int64_t>{kAffineClasses});
+    graph.nodes.push_back({"flatten", "Reshape", "", {"activated", "flat"}, {"y"}, {}, {}});
+    graph.outputs[0].shape = std::vector<Dim>{{kAffineClasses, {}}};
+    try {
+        verify_models(affine_reference(), candidate, few_samples());
+        FAIL() << "mismatched output shapes accepted";
+    } catch (const Error& error) {
+        EXPECT_NE(std::string(error.what()).find("output 'y' is [1, 8] in reference but [8] in candidate"),
+                  std::string::npos)
+            << error.what();
+    }
+}
+
 TEST(VerifyModels, NothingToCompareIsAnError) {
     VerifyOptions options = few_samples();
     options.samples = 0;

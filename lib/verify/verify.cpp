@@ -191,6 +191,9 @@ public:
             const std::string& name = output_names_[i];
             const Tensor& ref_value = value_of(want, name, options_.reference_source);
             const Tensor& cand_value = value_of(got, name, options_.candidate_source);
+            if (ref_value.dims() != cand_value.dims())
+                fail("output '{}' is {} in {} but {} in {}", name, shape_to_string(ref_value.dims()),
+                     options_.reference_source, shape_to_string(cand_value.dims()), options_.candidate_source);
             outputs_[i].add(ref_value, cand_value);
             if (exact) {
                 const Tensor& exact_value = value_of(*exact, name, exact_source());

@@ -95,8 +95,8 @@ struct VerifyReport {
 };
 
 // Runs both models on the samples and compares them. Throws Error (naming the model) when they cannot be compared:
-// different input names, types or shapes, different output names, no samples, an unreadable image, an op the runtime
-// does not support.
+// different input names, types or shapes, different output names or shapes, no samples, an unreadable image, an op the
+// runtime does not support.
 VerifyReport verify_models(const Model& reference, const Model& candidate, const VerifyOptions& options);
 
 // The image files `paths` name: files as given, directories expanded to their images sorted by path.
