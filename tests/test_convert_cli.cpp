@@ -8,6 +8,7 @@
 #include "compiler/pipeline.h"
 #include "ir/onnx_io.h"
 #include "support/process.h"
+#include "support/tiny_models.h"
 #include "support/schema.h"
 #include "support/temp_dir.h"
 
@@ -15,32 +16,6 @@ namespace mobileone {
 namespace {
 
 namespace fs = std::filesystem;
-
-// x -> Conv(no bias) -> BatchNormalization -> Relu -> y: the smallest graph the default pipeline shrinks.
-Model conv_bn_relu(float variance = 1.5f) {
-    Model model;
-    model.opset_imports = {{"", 13}};
-    Graph& graph = model.graph;
-    graph.name = "conv_bn_relu";
-    auto dims = [](std::vector<int64_t> values) {
-        std::vector<Dim> out;
-        for (int64_t v : values) out.push_back(Dim{v, {}});
-        return out;
-    };
-    graph.inputs.push_back({"x", DataType::Float, dims({1, 2, 5, 5}), {}});
-    graph.outputs.push_back({"y", DataType::Float, dims({1, 2, 5, 5}), {}});
-    graph.initializers["w"] = Tensor::from_values<float>({2, 2, 3, 3}, std::vector<float>(36, 0.25f));
-    graph.initializers["gamma"] = Tensor::from_values<float>({2}, std::vector<float>{1.0f, 2.0f});
-    graph.initializers["beta"] = Tensor::from_values<float>({2}, std::vector<float>{0.5f, -0.5f});
-    graph.initializers["mean"] = Tensor::from_values<float>({2}, std::vector<float>{0.1f, 0.2f});
-    graph.initializers["var"] = Tensor::from_values<float>({2}, std::vector<float>{variance, 0.5f});
-    Node conv{"conv", "Conv", "", {"x", "w"}, {"c"}, {}, {}};
-    conv.attributes["pads"] = std::vector<int64_t>{1, 1, 1, 1};
-    graph.nodes.push_back(conv);
-    graph.nodes.push_back(Node{"bn", "BatchNormalization", "", {"c", "gamma", "beta", "mean", "var"}, {"b"}, {}, {}});
-    graph.nodes.push_back(Node{"relu", "Relu", "", {"b"}, {"y"}, {}, {}});
-    return model;
-}
 
 class ConvertCli : public ::testing::Test {
 protected:
@@ -131,6 +106,16 @@ TEST_F(ConvertCli, BadInputGivesOneLineErrorAndNoOutputFile) {
         EXPECT_EQ(std::count(result.stderr_text.begin(), result.stderr_text.end(), '\n'), 1) << result.stderr_text;
         EXPECT_FALSE(fs::exists(out)) << c.arguments;
     }
+}
+
+TEST_F(ConvertCli, VerifyChecksEquivalenceBeforeWriting) {
+    fs::path train = write(conv_bn_relu(), "train.onnx");
+    fs::path out = dir.path() / "out.onnx";
+    CommandResult result = run_command(convert(train.string() + " " + out.string() + " --verify --verify-samples 3"));
+    ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
+    EXPECT_NE(result.stdout_text.find("3 random inputs"), std::string::npos) << result.stdout_text;
+    EXPECT_NE(result.stdout_text.find("EQUIVALENT"), std::string::npos) << result.stdout_text;
+    EXPECT_TRUE(fs::exists(out));
 }
 
 TEST_F(ConvertCli, ChosenPassesRunAlone) {

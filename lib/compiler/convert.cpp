@@ -1,6 +1,7 @@
 #include "compiler/convert.h"
 
 #include <chrono>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -60,7 +61,10 @@ ConvertReport convert_file(const std::filesystem::path& input, const std::filesy
     check_writable(output);
     auto start = std::chrono::steady_clock::now();
     Model model = load_model(input);
+    std::optional<Model> original;
+    if (options.before_write) original = model;
     ConvertReport report = convert_model(model, options, input.string());
+    if (options.before_write) options.before_write(*original, model);
     save_model(model, output);
     report.output = output.string();
     report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

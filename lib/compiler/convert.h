@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,9 @@ namespace mobileone {
 
 struct ConvertOptions {
     std::vector<std::string> passes = default_pipeline();
+    // Called with the loaded model and its conversion before anything is written; throwing Error aborts the write.
+    // `mobileone-convert --verify` checks equivalence here.
+    std::function<void(const Model& original, const Model& converted)> before_write;
 };
 
 struct ConvertReport {
