@@ -205,8 +205,27 @@ void add_centred(const Tensor& kernel, std::vector<double>& merged, const std::v
             merged[slice * big_taps + landing[tap]] += values[slice * landing.size() + tap];
 }
 
-// The merged Conv, named after the largest kernel's Conv, writing `output`.
-Node merged_conv(const MergePlan& plan, const std::string& output, Graph& graph, const GraphIndex& index) {
+// Apple's deploy-time model calls a block's single conv `reparam_conv`; the merged Conv takes that name in the scope
+// of the block's sum, as PyTorch would export it (/stage1/stage1.1/Add_2 -> /stage1/stage1.1/reparam_conv/Conv, weights
+// /stage1/stage1.1/reparam_conv.weight); an unscoped sum `s` gives s_reparam_conv.
+struct ReparamNames {
+    std::string node;
+    std::string parameters;  // prefix of .weight and .bias
+};
+
+ReparamNames reparam_names(const Node& root, const Graph& graph) {
+    const std::string& id = root.name.empty() ? root.outputs[0] : root.name;
+    auto slash = id.rfind('/');
+    if (slash == std::string::npos) {
+        std::string name = graph.fresh_name(id + "_reparam_conv");
+        return {name, name};
+    }
+    std::string scope = id.substr(0, slash) + "/reparam_conv";
+    return {graph.fresh_name(scope + "/Conv"), scope};
+}
+
+// The merged Conv, with the largest kernel's attributes, writing `output`.
+Node merged_conv(const MergePlan& plan, const Node& root, const std::string& output, Graph& graph) {
     const ConvGeometry& geometry = plan.geometry;
     const ConvLeaf& largest = *std::max_element(plan.convs.begin(), plan.convs.end(), [](const auto& a, const auto& b) {
         return element_count(a.geometry.kernel) < element_count(b.geometry.kernel);
@@ -229,11 +248,13 @@ Node merged_conv(const MergePlan& plan, const std::string& output, Graph& graph,
     }
 
     Node merged = template_conv;
-    std::string weight_name = replacement_name(graph, index, template_conv.input(1), "_merged");
+    ReparamNames names = reparam_names(root, graph);
+    merged.name = names.node;
+    std::string weight_name = graph.fresh_name(names.parameters + ".weight");
     graph.initializers[weight_name] = Tensor::from_doubles(type, dims, weights);
     merged.inputs = {template_conv.input(0), weight_name};
     if (!first_bias.empty()) {
-        std::string bias_name = replacement_name(graph, index, first_bias, "_merged");
+        std::string bias_name = graph.fresh_name(names.parameters + ".bias");
         graph.initializers[bias_name] = Tensor::from_doubles(type, {geometry.out_channels}, biases);
         merged.inputs.push_back(bias_name);
     }
@@ -244,11 +265,11 @@ Node merged_conv(const MergePlan& plan, const std::string& output, Graph& graph,
 
 // The merged Conv, then a chain of Adds over it and the kept leaves, reusing the old Adds' names and ending in
 // the root's output.
-std::vector<Node> rewritten_sum(const BranchSum& sum, const MergePlan& plan, Graph& graph, const GraphIndex& index) {
+std::vector<Node> rewritten_sum(const BranchSum& sum, const MergePlan& plan, Graph& graph) {
     const Node& root = graph.nodes[sum.root];
-    if (plan.kept_leaves.empty()) return {merged_conv(plan, root.outputs[0], graph, index)};
+    if (plan.kept_leaves.empty()) return {merged_conv(plan, root, root.outputs[0], graph)};
     std::string merged_output = graph.fresh_name(root.outputs[0] + "_merged_branches");
-    std::vector<Node> nodes = {merged_conv(plan, merged_output, graph, index)};
+    std::vector<Node> nodes = {merged_conv(plan, root, merged_output, graph)};
     std::string partial = merged_output;
     for (std::size_t i = 0; i < plan.kept_leaves.size(); ++i) {
         bool last = i + 1 == plan.kept_leaves.size();
@@ -276,7 +297,7 @@ public:
                     log.note(fmt::format("{}: branch Convs not merged: {}", root.label(), verdict.refusal));
                 continue;
             }
-            replacements[sum.root] = rewritten_sum(sum, *verdict.plan, graph, index);
+            replacements[sum.root] = rewritten_sum(sum, *verdict.plan, graph);
             for (std::size_t add : sum.adds) removed[add] = true;
             for (const ConvLeaf& leaf : verdict.plan->convs) removed[leaf.node] = true;
             // The old Adds' outputs may be reused for partial sums of another shape.

@@ -77,7 +77,8 @@ TEST(MergeParallelBranches, MergesAMobileOneBlockIntoOneConv) {
 
     ASSERT_EQ(op_types(model), (std::vector<std::string>{"Conv", "Relu"}));
     const Node& merged = model.graph.nodes[0];
-    EXPECT_EQ(merged.name, "conv3x3");
+    EXPECT_EQ(merged.name, "sum1_reparam_conv") << "named for the block, as Apple's deploy model names it";
+    EXPECT_EQ(merged.input(1), "sum1_reparam_conv.weight");
     EXPECT_EQ(merged.input(0), "x");
     EXPECT_EQ(merged.outputs, (std::vector<std::string>{"sum1_out"}));
     EXPECT_EQ(merged.attribute_ints("pads"), (std::vector<int64_t>{1, 1, 1, 1}));
