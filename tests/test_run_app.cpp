@@ -177,12 +177,13 @@ TEST(Report, TextListsRankIndexProbabilityLabel) {
 TEST(Report, JsonFollowsTheSchema) {
     std::vector<ClassifiedInput> results = {{"cat.png", {{281, "tabby", 0.75}}, {}},
                                             {"bad.jpg", {}, "bad.jpg: corrupt JPEG (Premature end of JPEG file)"}};
-    nlohmann::json document = run_output_json("m.onnx", results, LatencyStats{3, 2.0, 1.5},
-                                              profile_rows({{node("a", "Conv", 2)}}));
+    nlohmann::json document = run_output_json(
+        "m.onnx", results, RunMeasurements{LatencyStats{3, 2.0, 1.5}, profile_rows({{node("a", "Conv", 2)}}), 4096});
     EXPECT_EQ(schema_violation(document, "run-output.schema.json"), "");
     EXPECT_EQ(document["results"][0]["top"][0]["label"], "tabby");
     EXPECT_EQ(document["results"][1]["error"], results[1].error);
     EXPECT_EQ(document["latency_ms"]["median"], 2.0);
+    EXPECT_EQ(document["peak_activation_bytes"], 4096);
 
     document["results"][0]["top"][0]["probability"] = 1.5;
     EXPECT_NE(schema_violation(document, "run-output.schema.json"), "");

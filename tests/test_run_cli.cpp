@@ -174,12 +174,15 @@ TEST_F(RunCli, BenchReportsLatencyAndProfileListsEveryNode) {
     }
     EXPECT_EQ(ops, (std::set<std::string>{"Conv", "GlobalAveragePool", "Flatten", "Gemm"}));
     EXPECT_NEAR(percent, 100, 1e-6);
+    // The largest live set: the 3x32x32 input and the Conv's output are both alive while the Conv runs.
+    EXPECT_GE(document["peak_activation_bytes"].get<std::size_t>(), 2u * 3 * 32 * 32 * sizeof(float));
 
     CommandResult text = run(red_ + " --bench 2 --profile");
     ASSERT_EQ(text.exit_code, 0) << text.stderr_text;
     EXPECT_NE(text.stdout_text.find("latency over 2 runs: median "), std::string::npos) << text.stdout_text;
     EXPECT_NE(text.stdout_text.find("[1, 1000]"), std::string::npos) << text.stdout_text;  // the Gemm's output shape
     EXPECT_NE(text.stdout_text.find("total "), std::string::npos) << text.stdout_text;
+    EXPECT_NE(text.stdout_text.find("peak activation memory: "), std::string::npos) << text.stdout_text;
 }
 
 TEST_F(RunCli, TensorInputsAndSavedOutputs) {

@@ -71,13 +71,8 @@ std::string describe_inputs(const std::vector<std::string>& specs) {
     return joined;
 }
 
-struct Timing {
-    std::optional<LatencyStats> latency;
-    std::vector<ProfileRow> profile;
-};
-
 // One warm-up run, then `runs` timed ones; the profile averages the timed runs.
-Timing benchmark(runtime::Session& session, const Inputs& inputs, int runs) {
+RunMeasurements benchmark(runtime::Session& session, const Inputs& inputs, int runs) {
     session.run(inputs);
     std::vector<double> milliseconds;
     std::vector<std::vector<runtime::NodeProfile>> profiles;
@@ -87,7 +82,7 @@ Timing benchmark(runtime::Session& session, const Inputs& inputs, int runs) {
         milliseconds.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
         if (!result.profile.empty()) profiles.push_back(std::move(result.profile));
     }
-    return {summarize_latencies(milliseconds), profile_rows(profiles)};
+    return {summarize_latencies(milliseconds), profile_rows(profiles), session.peak_activation_bytes()};
 }
 
 }  // namespace
@@ -144,17 +139,20 @@ int run_classifier(const RunOptions& options, std::ostream& out, std::ostream& e
             }
         }
 
-        Timing timing;
-        if (timed_inputs && options.bench_runs > 0) timing = benchmark(session, *timed_inputs, options.bench_runs);
-        else if (!first_profile.empty()) timing.profile = profile_rows({first_profile});
+        RunMeasurements measurements;
+        if (timed_inputs && options.bench_runs > 0) {
+            measurements = benchmark(session, *timed_inputs, options.bench_runs);
+        } else if (timed_inputs && options.profile) {
+            measurements.profile = profile_rows({first_profile});
+            measurements.peak_activation_bytes = session.peak_activation_bytes();
+        }
 
         if (options.json) {
-            out << run_output_json(options.model, results, timing.latency, timing.profile).dump(2) << "\n";
+            out << run_output_json(options.model, results, measurements).dump(2) << "\n";
         } else {
             for (const ClassifiedInput& result : results)
                 if (result.error.empty()) out << format_predictions(result);
-            if (timing.latency) out << format_latency(*timing.latency);
-            if (!timing.profile.empty()) out << format_profile(timing.profile);
+            out << format_measurements(measurements);
         }
         const bool all_ran = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.error.empty(); });
         return all_ran ? 0 : 1;

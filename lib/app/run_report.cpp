@@ -70,8 +70,18 @@ std::string format_profile(const std::vector<ProfileRow>& rows) {
     return text;
 }
 
+std::string format_measurements(const RunMeasurements& measurements) {
+    std::string text;
+    if (measurements.latency) text += format_latency(*measurements.latency);
+    if (!measurements.profile.empty()) text += format_profile(measurements.profile);
+    if (measurements.peak_activation_bytes)
+        text += fmt::format("peak activation memory: {:.2f} MiB\n", *measurements.peak_activation_bytes / 1048576.0);
+    return text;
+}
+
 nlohmann::json run_output_json(const std::string& model, const std::vector<ClassifiedInput>& results,
-                               const std::optional<LatencyStats>& latency, const std::vector<ProfileRow>& profile) {
+                               const RunMeasurements& measurements) {
+    const auto& [latency, profile, peak_activation_bytes] = measurements;
     nlohmann::json document = {{"model", model}, {"results", nlohmann::json::array()}};
     for (const ClassifiedInput& input : results) {
         nlohmann::json entry = {{"image", input.source}};
@@ -86,6 +96,7 @@ nlohmann::json run_output_json(const std::string& model, const std::vector<Class
     }
     if (latency)
         document["latency_ms"] = {{"median", latency->median_ms}, {"min", latency->min_ms}, {"runs", latency->runs}};
+    if (peak_activation_bytes) document["peak_activation_bytes"] = *peak_activation_bytes;
     if (!profile.empty()) {
         document["profile"] = nlohmann::json::array();
         for (const ProfileRow& row : profile)

@@ -39,12 +39,20 @@ struct ProfileRow {
 // Rows in node order averaged over `runs` (each a Session profile of the same plan), then sorted slowest first.
 std::vector<ProfileRow> profile_rows(const std::vector<std::vector<runtime::NodeProfile>>& runs);
 
+// What --bench and --profile measure; each part is present only when asked for.
+struct RunMeasurements {
+    std::optional<LatencyStats> latency;
+    std::vector<ProfileRow> profile;
+    std::optional<std::size_t> peak_activation_bytes;  // of the plan the measured runs used
+};
+
 std::string format_predictions(const ClassifiedInput& input);
 std::string format_latency(const LatencyStats& latency);
 std::string format_profile(const std::vector<ProfileRow>& rows);
+std::string format_measurements(const RunMeasurements& measurements);
 
 // The --json document (schemas/run-output.schema.json).
 nlohmann::json run_output_json(const std::string& model, const std::vector<ClassifiedInput>& results,
-                               const std::optional<LatencyStats>& latency, const std::vector<ProfileRow>& profile);
+                               const RunMeasurements& measurements);
 
 }  // namespace mobileone
