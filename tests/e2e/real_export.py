@@ -107,13 +107,14 @@ def main():
     input_npy = os.path.join(work, "input.npy")
     ort_out = os.path.join(work, "ort")
     run("node", os.path.join(ROOT, "tools", "ort", "run_ort.js"), deploy, ort_out, f"input={input_npy}")
-    max_diff_check("ONNX Runtime on deploy vs PyTorch on train", np.load(os.path.join(ort_out, "output.npy")),
-                   reference)
+    ort_output = np.load(os.path.join(ort_out, "output.npy"))
+    max_diff_check("ONNX Runtime on deploy vs PyTorch on train", ort_output, reference)
     for name, path in (("train", train), ("deploy", deploy)):
         ours = os.path.join(work, f"ours-{name}")
         run(os.path.join(args.bin, "mobileone-run"), path, "--input", f"input={input_npy}", "--save-outputs", ours)
-        max_diff_check(f"our runtime on {name} vs PyTorch on train", np.load(os.path.join(ours, "output.npy")),
-                       reference)
+        our_output = np.load(os.path.join(ours, "output.npy"))
+        max_diff_check(f"our runtime on {name} vs PyTorch on train", our_output, reference)
+        max_diff_check(f"our runtime on {name} vs ONNX Runtime on deploy", our_output, ort_output)
 
     image = os.path.join(work, "pattern.jpg")
     write_test_image(image)
