@@ -1,22 +1,14 @@
 #include <gtest/gtest.h>
 
-#include <stdexcept>
-
-#include "compiler/pass.h"
 #include "compiler/pipeline.h"
 #include "ir/onnx_io.h"
+#include "support/pass_test_graphs.h"
 
 namespace mobileone {
 namespace {
 
+using namespace pass_test;
 using Ints = std::vector<int64_t>;
-
-Dim fixed(int64_t value) { return {value, {}}; }
-Dim symbol(const std::string& name) { return {std::nullopt, name}; }
-
-ValueInfo float_value(const std::string& name, std::vector<Dim> dims) {
-    return {name, DataType::Float, std::move(dims), {}};
-}
 
 Node average_pool(const std::string& input, Ints kernel) {
     Node pool{"pool", "AveragePool", "", {input}, {"y"}, {}, {}};
@@ -26,21 +18,10 @@ Node average_pool(const std::string& input, Ints kernel) {
 }
 
 // x -> AveragePool -> y, y's dims left for shape inference
-Model pool_model(std::vector<Dim> input_dims, Node pool) {
-    Model model;
-    model.opset_imports = {{"", 13}};
-    model.graph.name = "pool";
-    model.graph.outputs = {float_value("y", std::vector<Dim>(input_dims.size()))};
-    model.graph.inputs = {float_value("x", std::move(input_dims))};
-    model.graph.nodes = {std::move(pool)};
+Model pool_model(const std::vector<Dim>& input_dims, Node pool) {
+    Model model = model_with(13, {std::move(pool)}, {"y"}, input_dims);
+    model.graph.outputs[0].shape = std::vector<Dim>(input_dims.size());
     return model;
-}
-
-int avgpool_to_global(Model& model) {
-    const PassInfo* pass = PassRegistry::instance().find("avgpool_to_global");
-    if (!pass) throw std::runtime_error("pass avgpool_to_global is not linked into this test");
-    PassLog log;
-    return pass->make()->run(model, log);
 }
 
 void expect_global_pool(const Model& model) {
@@ -55,9 +36,9 @@ void expect_global_pool(const Model& model) {
 
 TEST(AvgPoolToGlobal, KernelCoveringTheStaticInputBecomesGlobal) {
     Model model = pool_model({symbol("batch"), fixed(3), fixed(7), fixed(5)}, average_pool("x", {7, 5}));
-    EXPECT_EQ(avgpool_to_global(model), 1);
+    EXPECT_EQ(run_pass("avgpool_to_global", model), 1);
     expect_global_pool(model);
-    EXPECT_EQ(avgpool_to_global(model), 0);
+    EXPECT_EQ(run_pass("avgpool_to_global", model), 0);
 }
 
 TEST(AvgPoolToGlobal, CeilModeAndStridesDoNotMatterForASingleWindow) {
@@ -66,27 +47,27 @@ TEST(AvgPoolToGlobal, CeilModeAndStridesDoNotMatterForASingleWindow) {
     pool.attributes["ceil_mode"] = int64_t{1};
     pool.attributes["pads"] = Ints{0, 0, 0, 0};
     Model model = pool_model({fixed(1), fixed(3), fixed(6), fixed(6)}, pool);
-    EXPECT_EQ(avgpool_to_global(model), 1);
+    EXPECT_EQ(run_pass("avgpool_to_global", model), 1);
     expect_global_pool(model);
 }
 
 TEST(AvgPoolToGlobal, UsesInferredShapesOfIntermediateValues) {
     Model model = pool_model({fixed(1), fixed(3), fixed(4), fixed(4)}, average_pool("r", {4, 4}));
     model.graph.nodes.insert(model.graph.nodes.begin(), Node{"relu", "Relu", "", {"x"}, {"r"}, {}, {}});
-    EXPECT_EQ(avgpool_to_global(model), 1);
+    EXPECT_EQ(run_pass("avgpool_to_global", model), 1);
     EXPECT_EQ(model.graph.nodes[1].op_type, "GlobalAveragePool");
     EXPECT_NO_THROW(check_model(model, "intermediate"));
 }
 
 TEST(AvgPoolToGlobal, KernelSmallerThanTheInputStays) {
     Model model = pool_model({fixed(1), fixed(3), fixed(7), fixed(7)}, average_pool("x", {7, 3}));
-    EXPECT_EQ(avgpool_to_global(model), 0);
+    EXPECT_EQ(run_pass("avgpool_to_global", model), 0);
     EXPECT_EQ(model.graph.nodes[0].op_type, "AveragePool");
 }
 
 TEST(AvgPoolToGlobal, DynamicSpatialDimsStay) {
     Model model = pool_model({fixed(1), fixed(3), symbol("height"), fixed(7)}, average_pool("x", {7, 7}));
-    EXPECT_EQ(avgpool_to_global(model), 0);
+    EXPECT_EQ(run_pass("avgpool_to_global", model), 0);
 }
 
 TEST(AvgPoolToGlobal, PaddedPoolStays) {
@@ -95,7 +76,7 @@ TEST(AvgPoolToGlobal, PaddedPoolStays) {
     pool.attributes["strides"] = Ints{1, 1};
     pool.attributes["pads"] = Ints{1, 1, 1, 1};
     Model model = pool_model({fixed(1), fixed(3), fixed(7), fixed(7)}, pool);
-    EXPECT_EQ(avgpool_to_global(model), 0);
+    EXPECT_EQ(run_pass("avgpool_to_global", model), 0);
 }
 
 TEST(AvgPoolToGlobal, SameAutoPadStays) {
@@ -103,7 +84,7 @@ TEST(AvgPoolToGlobal, SameAutoPadStays) {
     pool.attributes["strides"] = Ints{1, 1};
     pool.attributes["auto_pad"] = std::string("SAME_UPPER");
     Model model = pool_model({fixed(1), fixed(3), fixed(7), fixed(7)}, pool);
-    EXPECT_EQ(avgpool_to_global(model), 0);
+    EXPECT_EQ(run_pass("avgpool_to_global", model), 0);
 }
 
 TEST(AvgPoolToGlobal, PyTorchSqueezeExciteZeroPadAndPoolBecomeOneGlobalPool) {

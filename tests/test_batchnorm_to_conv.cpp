@@ -8,11 +8,6 @@ namespace {
 
 using namespace pass_test;
 
-std::vector<float> floats_of(const Model& model, const std::string& initializer) {
-    std::span<const float> values = model.graph.initializer(initializer)->data<float>();
-    return {values.begin(), values.end()};
-}
-
 // A skip branch x -> BN summed with `branches` Convs of x, then ReLU.
 struct SkipBlock {
     GraphBuilder builder;

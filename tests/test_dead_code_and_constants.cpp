@@ -1,43 +1,20 @@
 #include <gtest/gtest.h>
 
-#include <stdexcept>
-
-#include "compiler/pass.h"
 #include "ir/error.h"
 #include "ir/onnx_io.h"
+#include "support/pass_test_graphs.h"
 
 namespace mobileone {
 namespace {
 
+using namespace pass_test;
 using Names = std::vector<std::string>;
 
-ValueInfo float_value(const std::string& name) {
-    return {name, DataType::Float, std::vector<Dim>{{2, {}}, {3, {}}}, {}};
-}
-
-Node make_node(const std::string& op, Names inputs, Names outputs) {
-    return Node{op + "_" + outputs.at(0), op, "", std::move(inputs), std::move(outputs), {}, {}};
-}
+// The shape of "x", of every graph output and of the values between.
+const std::vector<Dim> kDims = {fixed(2), fixed(3)};
 
 Node constant_node(const std::string& output, const std::string& attribute, Attribute value) {
     return Node{"make_" + output, "Constant", "", {}, {output}, {{attribute, std::move(value)}}, {}};
-}
-
-Model model_with(std::vector<Node> nodes, Names outputs) {
-    Model model;
-    model.opset_imports = {{"", 13}};
-    model.graph.name = "cleanup";
-    model.graph.inputs = {float_value("x")};
-    for (const std::string& output : outputs) model.graph.outputs.push_back(float_value(output));
-    model.graph.nodes = std::move(nodes);
-    return model;
-}
-
-int run_pass(const std::string& name, Model& model) {
-    const PassInfo* pass = PassRegistry::instance().find(name);
-    if (!pass) throw std::runtime_error("pass " + name + " is not linked into this test");
-    PassLog log;
-    return pass->make()->run(model, log);
 }
 
 Names node_names(const Model& model) {
@@ -56,13 +33,14 @@ Names initializer_names(const Model& model) {
 
 TEST(EliminateDeadCode, RemovesAWholeDeadChainAndUnreadInitializers) {
     // x -> Add(x, w) -> a -> Relu -> y (output);  x -> Mul(x, v) -> d -> Sigmoid -> e (read by nothing)
-    Model model = model_with({make_node("Add", {"x", "w"}, {"a"}), make_node("Mul", {"x", "v"}, {"d"}),
+    Model model = model_with(13,
+                             {make_node("Add", {"x", "w"}, {"a"}), make_node("Mul", {"x", "v"}, {"d"}),
                               make_node("Sigmoid", {"d"}, {"e"}), make_node("Relu", {"a"}, {"y"})},
-                             {"y"});
+                             {"y"}, kDims);
     model.graph.initializers["w"] = Tensor(DataType::Float, {3});
     model.graph.initializers["v"] = Tensor(DataType::Float, {3});
     model.graph.initializers["unused"] = Tensor(DataType::Float, {3});
-    model.graph.value_info = {float_value("a"), float_value("d"), float_value("e")};
+    model.graph.value_info = {float_value("a", kDims), float_value("d", kDims), float_value("e", kDims)};
     EXPECT_EQ(run_pass("eliminate_dead_code", model), 4) << "Mul, Sigmoid, v and unused";
     EXPECT_EQ(node_names(model), (Names{"Add_a", "Relu_y"}));
     EXPECT_EQ(initializer_names(model), (Names{"w"}));
@@ -73,15 +51,16 @@ TEST(EliminateDeadCode, RemovesAWholeDeadChainAndUnreadInitializers) {
 }
 
 TEST(EliminateDeadCode, KeepsANodeWhenAnyOutputIsReadAndKeepsUnusedGraphInputs) {
-    Model model = model_with({make_node("Dropout", {"x"}, {"d", "mask"}), make_node("Relu", {"d"}, {"y"})}, {"y"});
-    model.graph.inputs.push_back(float_value("spare"));
+    Model model =
+        model_with(13, {make_node("Dropout", {"x"}, {"d", "mask"}), make_node("Relu", {"d"}, {"y"})}, {"y"}, kDims);
+    model.graph.inputs.push_back(float_value("spare", kDims));
     EXPECT_EQ(run_pass("eliminate_dead_code", model), 0);
     EXPECT_EQ(node_names(model), (Names{"Dropout_d", "Relu_y"}));
     EXPECT_EQ(model.graph.inputs.size(), 2u);
 }
 
 TEST(EliminateDeadCode, KeepsInitializersAndInputsThatAreGraphOutputs) {
-    Model model = model_with({}, {"w", "x"});
+    Model model = model_with(13, {}, {"w", "x"}, kDims);
     model.graph.initializers["w"] = Tensor(DataType::Float, {2, 3});
     EXPECT_EQ(run_pass("eliminate_dead_code", model), 0);
     EXPECT_EQ(initializer_names(model), (Names{"w"}));
@@ -90,13 +69,14 @@ TEST(EliminateDeadCode, KeepsInitializersAndInputsThatAreGraphOutputs) {
 // --- constants_to_initializers ------------------------------------------------------------------------------------
 
 TEST(ConstantsToInitializers, EveryValueFormBecomesAnInitializerOfTheSpecifiedShape) {
-    Model model = model_with({constant_node("t", "value", Tensor::from_values<float>({3}, std::vector<float>{1, 2, 3})),
+    Model model = model_with(13,
+                             {constant_node("t", "value", Tensor::from_values<float>({3}, std::vector<float>{1, 2, 3})),
                               constant_node("f", "value_float", 0.5f),
                               constant_node("i", "value_int", int64_t{-4}),
                               constant_node("fs", "value_floats", std::vector<float>{1.5f, 2.5f}),
                               constant_node("is", "value_ints", std::vector<int64_t>{2, -1}),
                               make_node("Add", {"x", "t"}, {"y"})},
-                             {"y"});
+                             {"y"}, kDims);
     EXPECT_EQ(run_pass("constants_to_initializers", model), 5);
     EXPECT_EQ(node_names(model), (Names{"Add_y"}));
     const Graph& graph = model.graph;
@@ -111,24 +91,25 @@ TEST(ConstantsToInitializers, EveryValueFormBecomesAnInitializerOfTheSpecifiedSh
 
 TEST(ConstantsToInitializers, ConstantProducingAGraphOutputStays) {
     Model model = model_with(
-        {constant_node("y", "value", Tensor::from_values<float>({2, 3}, std::vector<float>{1, 2, 3, 4, 5, 6}))}, {"y"});
+        13, {constant_node("y", "value", Tensor::from_values<float>({2, 3}, std::vector<float>{1, 2, 3, 4, 5, 6}))},
+        {"y"}, kDims);
     EXPECT_EQ(run_pass("constants_to_initializers", model), 0);
     EXPECT_EQ(node_names(model), (Names{"make_y"}));
     EXPECT_TRUE(model.graph.initializers.empty());
 }
 
 TEST(ConstantsToInitializers, StringConstantsStay) {
-    Model model = model_with({constant_node("s", "value_string", std::string("label")),
-                              make_node("Relu", {"x"}, {"y"})},
-                             {"y"});
+    Model model = model_with(
+        13, {constant_node("s", "value_string", std::string("label")), make_node("Relu", {"x"}, {"y"})}, {"y"}, kDims);
     EXPECT_EQ(run_pass("constants_to_initializers", model), 0);
     EXPECT_EQ(model.graph.nodes.size(), 2u);
 }
 
 TEST(ConstantsToInitializers, MistypedAttributeIsAnErrorNamingTheNode) {
-    Model model = model_with({constant_node("c", "value_floats", std::vector<int64_t>{1, 2}),
+    Model model = model_with(13,
+                             {constant_node("c", "value_floats", std::vector<int64_t>{1, 2}),
                               make_node("Relu", {"x"}, {"y"})},
-                             {"y"});
+                             {"y"}, kDims);
     try {
         run_pass("constants_to_initializers", model);
         FAIL() << "a value_floats holding ints was accepted";

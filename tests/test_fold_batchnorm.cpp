@@ -11,11 +11,6 @@ namespace {
 
 using namespace pass_test;
 
-std::vector<float> floats_of(const Model& model, const std::string& initializer) {
-    std::span<const float> values = model.graph.initializer(initializer)->data<float>();
-    return {values.begin(), values.end()};
-}
-
 // s = γ/√(var+ε) = {2/√16, 3/√4} = {0.5, 1.5}; shift = β − μ·s = {0.5 − 0.5, 0 − 3} = {0, −3}.
 const BatchnormParams kExactBatchnorm{{2, 3}, {0.5f, 0}, {1, 2}, {15, 3}, 1.0f};
 
@@ -107,20 +102,23 @@ TEST(FoldBatchnorm, LeavesAConvWhoseOutputIsAlsoReadElsewhere) {
     expect_untouched(builder.model());
 }
 
-TEST(FoldBatchnorm, LeavesATrainingModeBatchnorm) {
-    GraphBuilder builder(15);
+// x -> Conv -> BatchNormalization "bn", the graph output, at `opset`.
+GraphBuilder conv_batchnorm(int64_t opset) {
+    GraphBuilder builder(opset);
     std::string conv = builder.conv("conv", builder.input("x", {1, 1, 2, 2}), float_tensor({2, 1, 1, 1}, {1, 1}),
                                     std::nullopt);
     builder.output(builder.batchnorm("bn", conv, kExactBatchnorm));
+    return builder;
+}
+
+TEST(FoldBatchnorm, LeavesATrainingModeBatchnorm) {
+    GraphBuilder builder = conv_batchnorm(15);
     builder.node("bn").attributes["training_mode"] = int64_t{1};
     expect_untouched(builder.model());
 }
 
 TEST(FoldBatchnorm, LeavesABatchnormWhoseRunningStatisticsAreRead) {
-    GraphBuilder builder(13);
-    std::string conv = builder.conv("conv", builder.input("x", {1, 1, 2, 2}), float_tensor({2, 1, 1, 1}, {1, 1}),
-                                    std::nullopt);
-    builder.output(builder.batchnorm("bn", conv, kExactBatchnorm));
+    GraphBuilder builder = conv_batchnorm(13);
     builder.node("bn").outputs.push_back("running_mean");
     builder.model().graph.outputs.push_back({"running_mean", DataType::Float, std::vector<Dim>{{2, {}}}, {}});
     expect_untouched(builder.model());

@@ -4,15 +4,20 @@
 #include <limits>
 #include <stdexcept>
 
-#include "compiler/pass.h"
 #include "compiler/pipeline.h"
 #include "ir/error.h"
 #include "ir/onnx_io.h"
 #include "passes/constant_eval.h"
+#include "support/pass_test_graphs.h"
 
 namespace mobileone {
 namespace {
 
+using pass_test::fixed;
+using pass_test::make_node;
+using pass_test::model_with;
+using pass_test::run_pass;
+using pass_test::symbol;
 using Ints = std::vector<int64_t>;
 using Floats = std::vector<float>;
 using Names = std::vector<std::string>;
@@ -25,17 +30,12 @@ Tensor vector_of(Ints values) { return ints({static_cast<int64_t>(values.size())
 Tensor scalar_of(int64_t value) { return ints({}, {value}); }
 Ints values_of(const Tensor& tensor) { return tensor.to_int64s(); }
 
-Node make_node(const std::string& op, Names inputs, const std::string& output,
-               std::map<std::string, Attribute> attributes = {}) {
-    return Node{op + "_" + output, op, "", std::move(inputs), {output}, std::move(attributes), {}};
-}
-
 // Evaluates `op` on the given constants; the inputs are named in0, in1, ... ("" where a tensor is nullptr).
 std::optional<Tensor> evaluate(const std::string& op, std::vector<const Tensor*> inputs, int64_t opset = 13,
                                std::map<std::string, Attribute> attributes = {}) {
     Names names;
     for (std::size_t i = 0; i < inputs.size(); ++i) names.push_back(inputs[i] ? "in" + std::to_string(i) : "");
-    return evaluate_constant_node(make_node(op, names, "out", std::move(attributes)), inputs, opset);
+    return evaluate_constant_node(make_node(op, names, {"out"}, std::move(attributes)), inputs, opset);
 }
 
 Tensor evaluated(const std::string& op, std::vector<const Tensor*> inputs, int64_t opset = 13,
@@ -181,7 +181,7 @@ TEST(ConstantEval, ConstantOfShapeFillsWithItsValue) {
 }
 
 TEST(ConstantEval, ConstantForms) {
-    Node node = make_node("Constant", {}, "c", {{"value_ints", Ints{3, -1}}});
+    Node node = make_node("Constant", {}, {"c"}, {{"value_ints", Ints{3, -1}}});
     EXPECT_EQ(constant_node_value(node), vector_of({3, -1}));
     node.attributes = {{"value_float", 2.5f}};
     EXPECT_EQ(constant_node_value(node), Tensor::scalar(2.5f));
@@ -191,23 +191,10 @@ TEST(ConstantEval, ConstantForms) {
 
 // --- the pass --------------------------------------------------------------------------------------------------------
 
-Dim fixed(int64_t value) { return {value, {}}; }
-Dim symbol(const std::string& name) { return {std::nullopt, name}; }
-
-Model model_with_input(int64_t opset, std::vector<Dim> input_dims, std::vector<Dim> output_dims) {
-    Model model;
-    model.opset_imports = {{"", opset}};
-    model.graph.name = "shapes";
-    model.graph.inputs = {{"x", DataType::Float, std::move(input_dims), {}}};
-    model.graph.outputs = {{"y", DataType::Float, std::move(output_dims), {}}};
+Model model_with_input(int64_t opset, const std::vector<Dim>& input_dims, std::vector<Dim> output_dims) {
+    Model model = model_with(opset, {}, {"y"}, input_dims);
+    model.graph.outputs[0].shape = std::move(output_dims);
     return model;
-}
-
-int run_pass(const std::string& name, Model& model) {
-    const PassInfo* pass = PassRegistry::instance().find(name);
-    if (!pass) throw std::runtime_error("pass " + name + " is not linked into this test");
-    PassLog log;
-    return pass->make()->run(model, log);
 }
 
 const std::vector<std::string> kCleanup = {"constants_to_initializers", "remove_noops", "fold_constants",
@@ -219,20 +206,20 @@ void add_view_by_size(Model& model, int64_t opset, int64_t dim) {
         return Node{name, "Constant", "", {}, {name}, {{"value", std::move(value)}}, {}};
     };
     std::vector<Node>& nodes = model.graph.nodes;
-    nodes.push_back(make_node("Shape", {"x"}, "shape"));
+    nodes.push_back(make_node("Shape", {"x"}, {"shape"}));
     nodes.push_back(constant("index", scalar_of(dim)));
-    nodes.push_back(make_node("Gather", {"shape", "index"}, "size", {{"axis", int64_t{0}}}));
+    nodes.push_back(make_node("Gather", {"shape", "index"}, {"size"}, {{"axis", int64_t{0}}}));
     nodes.push_back(constant("minus_one", scalar_of(-1)));
     if (opset < 13) {
-        nodes.push_back(make_node("Unsqueeze", {"size"}, "size_1d", {{"axes", Ints{0}}}));
-        nodes.push_back(make_node("Unsqueeze", {"minus_one"}, "minus_one_1d", {{"axes", Ints{0}}}));
+        nodes.push_back(make_node("Unsqueeze", {"size"}, {"size_1d"}, {{"axes", Ints{0}}}));
+        nodes.push_back(make_node("Unsqueeze", {"minus_one"}, {"minus_one_1d"}, {{"axes", Ints{0}}}));
     } else {
         nodes.push_back(constant("axes", vector_of({0})));
-        nodes.push_back(make_node("Unsqueeze", {"size", "axes"}, "size_1d"));
-        nodes.push_back(make_node("Unsqueeze", {"minus_one", "axes"}, "minus_one_1d"));
+        nodes.push_back(make_node("Unsqueeze", {"size", "axes"}, {"size_1d"}));
+        nodes.push_back(make_node("Unsqueeze", {"minus_one", "axes"}, {"minus_one_1d"}));
     }
-    nodes.push_back(make_node("Concat", {"size_1d", "minus_one_1d"}, "view_shape", {{"axis", int64_t{0}}}));
-    nodes.push_back(make_node("Reshape", {"x", "view_shape"}, "y"));
+    nodes.push_back(make_node("Concat", {"size_1d", "minus_one_1d"}, {"view_shape"}, {{"axis", int64_t{0}}}));
+    nodes.push_back(make_node("Reshape", {"x", "view_shape"}, {"y"}));
 }
 
 void expect_reshape_of_x_to(const Model& model, const Ints& shape) {
@@ -313,8 +300,8 @@ TEST(FoldConstants, AllowZeroReshapeIsNotRewritten) {
 TEST(FoldConstants, ShapeStartAndEndSelectStaticDims) {
     Model model = model_with_input(15, {symbol("batch"), fixed(3), fixed(8), fixed(6)}, {fixed(2)});
     model.graph.outputs[0].dtype = DataType::Int64;
-    model.graph.nodes = {make_node("Shape", {"x"}, "tail", {{"start", int64_t{-2}}}),
-                         make_node("Identity", {"tail"}, "y")};
+    model.graph.nodes = {make_node("Shape", {"x"}, {"tail"}, {{"start", int64_t{-2}}}),
+                         make_node("Identity", {"tail"}, {"y"})};
     EXPECT_EQ(run_pass("fold_constants", model), 1);
     EXPECT_EQ(values_of(*model.graph.initializer("tail")), (Ints{8, 6}));
     ASSERT_EQ(model.graph.nodes.size(), 1u) << "the Identity produces a graph output and stays";
@@ -324,7 +311,7 @@ TEST(FoldConstants, ShapeStartAndEndSelectStaticDims) {
 TEST(FoldConstants, SymbolicShapeIsNotFolded) {
     Model model = model_with_input(13, {symbol("batch"), fixed(3)}, {fixed(2)});
     model.graph.outputs[0].dtype = DataType::Int64;
-    model.graph.nodes = {make_node("Shape", {"x"}, "shape"), make_node("Identity", {"shape"}, "y")};
+    model.graph.nodes = {make_node("Shape", {"x"}, {"shape"}), make_node("Identity", {"shape"}, {"y"})};
     EXPECT_EQ(run_pass("fold_constants", model), 0);
     EXPECT_EQ(model.graph.nodes.size(), 2u);
 }
@@ -338,12 +325,12 @@ TEST(FoldConstants, ConstantsChainsFoldInOneRunAndLeaveFloatMathAlone) {
     graph.initializers["end"] = vector_of({kInt64Max});
     graph.initializers["scale"] = Tensor::scalar(2.0f);
     graph.nodes = {
-        make_node("Constant", {}, "floats", {{"value", Tensor::from_values<float>({2}, Floats{2.9f, -1.5f})}}),
-        make_node("Cast", {"floats"}, "cast", {{"to", int64_t{7}}}),
-        make_node("Slice", {"seq", "start", "end"}, "last"),
-        make_node("Concat", {"cast", "last"}, "joined", {{"axis", int64_t{0}}}),
-        make_node("Mul", {"scale", "scale"}, "four"),
-        make_node("Mul", {"x", "four"}, "y"),
+        make_node("Constant", {}, {"floats"}, {{"value", Tensor::from_values<float>({2}, Floats{2.9f, -1.5f})}}),
+        make_node("Cast", {"floats"}, {"cast"}, {{"to", int64_t{7}}}),
+        make_node("Slice", {"seq", "start", "end"}, {"last"}),
+        make_node("Concat", {"cast", "last"}, {"joined"}, {{"axis", int64_t{0}}}),
+        make_node("Mul", {"scale", "scale"}, {"four"}),
+        make_node("Mul", {"x", "four"}, {"y"}),
     };
     EXPECT_EQ(run_pass("fold_constants", model), 4);
     EXPECT_EQ(values_of(*graph.initializer("joined")), (Ints{2, -1, 7}));
@@ -357,9 +344,9 @@ TEST(FoldConstants, OnlyConstantsAlreadyInTheModelMayBeLarge) {
     Tensor big(DataType::Float, {kMaxFoldedElements + 1});
     Tensor big_shape = vector_of({kMaxFoldedElements + 1});
     model.graph.initializers["big_shape"] = big_shape;
-    model.graph.nodes = {make_node("Constant", {}, "big", {{"value", big}}),
-                         make_node("ConstantOfShape", {"big_shape"}, "filled"),
-                         make_node("Relu", {"x"}, "y")};
+    model.graph.nodes = {make_node("Constant", {}, {"big"}, {{"value", big}}),
+                         make_node("ConstantOfShape", {"big_shape"}, {"filled"}),
+                         make_node("Relu", {"x"}, {"y"})};
     EXPECT_EQ(run_pass("fold_constants", model), 1);
     EXPECT_EQ(*model.graph.initializer("big"), big);
     EXPECT_EQ(model.graph.nodes[0].op_type, "ConstantOfShape");

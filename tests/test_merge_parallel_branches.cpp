@@ -9,11 +9,6 @@ namespace {
 
 using namespace pass_test;
 
-std::vector<float> floats_of(const Model& model, const std::string& initializer) {
-    std::span<const float> values = model.graph.initializer(initializer)->data<float>();
-    return {values.begin(), values.end()};
-}
-
 const Node& only_conv(const Model& model) {
     const Node* found = nullptr;
     for (const Node& node : model.graph.nodes) {

@@ -264,6 +264,38 @@ double max_output_difference(const Model& a, const Model& b, const std::map<std:
     return largest;
 }
 
+Dim fixed(int64_t extent) { return {extent, {}}; }
+
+Dim symbol(const std::string& name) { return {std::nullopt, name}; }
+
+ValueInfo float_value(const std::string& name, std::vector<Dim> dims) {
+    return {name, DataType::Float, std::move(dims), {}};
+}
+
+Node make_node(const std::string& op, std::vector<std::string> inputs, std::vector<std::string> outputs,
+               std::map<std::string, Attribute> attributes) {
+    std::string name = op + "_" + outputs.at(0);
+    return Node{std::move(name), op, "", std::move(inputs), std::move(outputs), std::move(attributes), {}};
+}
+
+Model model_with(int64_t opset, std::vector<Node> nodes, const std::vector<std::string>& outputs,
+                 const std::vector<Dim>& dims) {
+    Model model;
+    model.opset_imports = {{"", opset}};
+    model.graph.name = "pass_test";
+    model.graph.inputs = {float_value("x", dims)};
+    for (const std::string& output : outputs) model.graph.outputs.push_back(float_value(output, dims));
+    model.graph.nodes = std::move(nodes);
+    return model;
+}
+
+std::vector<float> floats_of(const Model& model, const std::string& initializer) {
+    const Tensor* tensor = model.graph.initializer(initializer);
+    if (!tensor) fail("no initializer named '{}'", initializer);
+    std::span<const float> values = tensor->data<float>();
+    return {values.begin(), values.end()};
+}
+
 int run_pass(const std::string& name, Model& model, PassLog& log) {
     const PassInfo* info = PassRegistry::instance().find(name);
     if (!info) fail("no pass named '{}' is registered", name);

@@ -73,6 +73,22 @@ std::map<std::string, Values> random_inputs(const Model& model, uint32_t seed);
 // The largest |a − b| over matching outputs of the two models on the same inputs (outputs must match in shape).
 double max_output_difference(const Model& a, const Model& b, const std::map<std::string, Values>& inputs);
 
+// Pieces for tests that write nodes and values by hand.
+Dim fixed(int64_t extent);
+Dim symbol(const std::string& name);
+ValueInfo float_value(const std::string& name, std::vector<Dim> dims);
+
+// A node named "<op>_<first output>", the name tests refer to it by.
+Node make_node(const std::string& op, std::vector<std::string> inputs, std::vector<std::string> outputs,
+               std::map<std::string, Attribute> attributes = {});
+
+// A model at `opset` whose `nodes` compute the float `outputs` from the float input "x"; every one of them has `dims`.
+Model model_with(int64_t opset, std::vector<Node> nodes, const std::vector<std::string>& outputs,
+                 const std::vector<Dim>& dims);
+
+// The values of `model`'s float initializer of that name.
+std::vector<float> floats_of(const Model& model, const std::string& initializer);
+
 // Runs the registered pass `name` once; its change count.
 int run_pass(const std::string& name, Model& model, PassLog& log);
 int run_pass(const std::string& name, Model& model);
