@@ -9,19 +9,6 @@
 namespace mobileone {
 namespace {
 
-std::vector<float> iota_floats(int64_t count) {
-    std::vector<float> values;
-    for (int64_t i = 0; i < count; ++i) values.push_back(static_cast<float>(i));
-    return values;
-}
-
-void expect_error_names_node(const OpCall& call, const std::string& fragment) {
-    std::string message = run_error(call);
-    EXPECT_NE(message.find("'node_under_test'"), std::string::npos) << message;
-    EXPECT_NE(message.find(fragment), std::string::npos) << message;
-    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-}
-
 TEST(Binary, AddBroadcastsTrailingVector) {
     OpCall add{"Add", {runtime_value(floats({2, 3, 4}, iota_floats(24))), known(floats({4}, {100, 200, 300, 400}))}};
     Tensor out = run_single(add);

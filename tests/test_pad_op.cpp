@@ -10,13 +10,6 @@ namespace {
 
 using Shape = std::vector<int64_t>;
 
-void expect_error_names_node(const OpCall& call, const std::string& fragment) {
-    std::string message = run_error(call);
-    EXPECT_NE(message.find("'node_under_test'"), std::string::npos) << message;
-    EXPECT_NE(message.find(fragment), std::string::npos) << message;
-    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-}
-
 OpCall pad(Tensor x, Shape pads, std::string mode = "constant") {
     return {"Pad", {runtime_value(std::move(x)), known(int64s({static_cast<int64_t>(pads.size())}, pads))},
             {{"mode", std::move(mode)}}};

@@ -1,6 +1,7 @@
 #include "support/op_runner.h"
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include "ir/error.h"
 #include "runtime/thread_pool.h"
@@ -10,6 +11,12 @@ namespace mobileone {
 using runtime::NodeSignature;
 using runtime::TensorView;
 using runtime::ValueType;
+
+std::vector<float> iota_floats(int64_t count) {
+    std::vector<float> values;
+    for (int64_t i = 0; i < count; ++i) values.push_back(static_cast<float>(i));
+    return values;
+}
 
 Node OpCall::node() const {
     Node node;
@@ -83,6 +90,13 @@ std::string run_error(const OpCall& call) {
         return error.what();
     }
     return {};
+}
+
+void expect_error_names_node(const OpCall& call, const std::string& fragment) {
+    std::string message = run_error(call);
+    EXPECT_NE(message.find("'node_under_test'"), std::string::npos) << message;
+    EXPECT_NE(message.find(fragment), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
 }
 
 }  // namespace mobileone

@@ -32,6 +32,9 @@ inline Tensor int64s(std::vector<int64_t> dims, const std::vector<int64_t>& valu
     return Tensor::from_values<int64_t>(std::move(dims), values);
 }
 
+// 0, 1, ..., count - 1
+std::vector<float> iota_floats(int64_t count);
+
 template <typename T>
 std::vector<T> values_of(const Tensor& tensor) {
     std::span<const T> data = tensor.data<T>();
@@ -61,5 +64,8 @@ Tensor run_single(const OpCall& call, int threads = 1);
 
 // The message of the mobileone::Error that run_op throws; "" when it succeeds.
 std::string run_error(const OpCall& call);
+
+// Expects run_op to fail with one line that names the node under test and contains `fragment`.
+void expect_error_names_node(const OpCall& call, const std::string& fragment);
 
 }  // namespace mobileone
