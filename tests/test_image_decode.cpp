@@ -33,14 +33,17 @@ Image block_image(const std::vector<std::vector<Rgb>>& blocks) {
     return image;
 }
 
+void expect_near(const Rgb& got, const Rgb& expected, int tolerance) {
+    for (int c = 0; c < 3; ++c) EXPECT_NEAR(got[c], expected[c], tolerance) << "channel " << c;
+}
+
 void expect_blocks(const Image& image, const std::vector<std::vector<Rgb>>& blocks, int tolerance) {
     ASSERT_EQ(image.width, int(blocks[0].size()) * 16);
     ASSERT_EQ(image.height, int(blocks.size()) * 16);
     for (std::size_t row = 0; row < blocks.size(); ++row)
         for (std::size_t col = 0; col < blocks[row].size(); ++col) {
-            Rgb got = pixel_at(image, int(col) * 16 + 8, int(row) * 16 + 8);
-            for (int c = 0; c < 3; ++c)
-                EXPECT_NEAR(got[c], blocks[row][col][c], tolerance) << "block row " << row << " col " << col;
+            SCOPED_TRACE(::testing::Message() << "block row " << row << " col " << col);
+            expect_near(pixel_at(image, int(col) * 16 + 8, int(row) * 16 + 8), blocks[row][col], tolerance);
         }
 }
 
@@ -85,40 +88,31 @@ std::vector<uint8_t> cmyk_plane(std::array<uint8_t, 4> ink, bool inverted) {
     return samples;
 }
 
+// The centre of a 16x16 CMYK JPEG of one colour, decoded.
+Rgb decoded_cmyk(std::array<uint8_t, 4> ink, bool inverted, const JpegOptions& options, const std::string& source) {
+    Image decoded = decode_image(encode_jpeg(16, 16, JpegColor::Cmyk, cmyk_plane(ink, inverted), options), source);
+    return pixel_at(decoded, 8, 8);
+}
+
 TEST(DecodeJpeg, AdobeCmykIsReadAsInverted) {
     // 100% cyan ink, 20% black: red paper 0, green and blue 255 * 204 / 255 = 204.
     JpegOptions options;
     options.adobe_marker = true;
-    Image decoded = decode_image(encode_jpeg(16, 16, JpegColor::Cmyk, cmyk_plane({255, 0, 0, 51}, true), options),
-                                 "adobe.jpg");
-    Rgb p = pixel_at(decoded, 8, 8);
-    EXPECT_NEAR(p[0], 0, 3);
-    EXPECT_NEAR(p[1], 204, 3);
-    EXPECT_NEAR(p[2], 204, 3);
+    expect_near(decoded_cmyk({255, 0, 0, 51}, true, options, "adobe.jpg"), {0, 204, 204}, 3);
 }
 
 TEST(DecodeJpeg, AdobeYcckIsConvertedBackToCmyk) {
     // 100% yellow ink, 50% black (128 -> inverted 127): red and green paper 127, blue 0.
     JpegOptions options;
     options.ycck = true;
-    Image decoded = decode_image(encode_jpeg(16, 16, JpegColor::Cmyk, cmyk_plane({0, 0, 255, 128}, true), options),
-                                 "ycck.jpg");
-    Rgb p = pixel_at(decoded, 8, 8);
-    EXPECT_NEAR(p[0], 127, 3);
-    EXPECT_NEAR(p[1], 127, 3);
-    EXPECT_NEAR(p[2], 0, 3);
+    expect_near(decoded_cmyk({0, 0, 255, 128}, true, options, "ycck.jpg"), {127, 127, 0}, 3);
 }
 
 TEST(DecodeJpeg, PlainCmykWithoutAdobeMarker) {
     // 50% magenta (128), no black: green paper 255 - 128 = 127, red and blue 255.
     JpegOptions options;
     options.adobe_marker = false;
-    Image decoded = decode_image(encode_jpeg(16, 16, JpegColor::Cmyk, cmyk_plane({0, 128, 0, 0}, false), options),
-                                 "plain-cmyk.jpg");
-    Rgb p = pixel_at(decoded, 8, 8);
-    EXPECT_NEAR(p[0], 255, 3);
-    EXPECT_NEAR(p[1], 127, 3);
-    EXPECT_NEAR(p[2], 255, 3);
+    expect_near(decoded_cmyk({0, 128, 0, 0}, false, options, "plain-cmyk.jpg"), {255, 127, 255}, 3);
 }
 
 struct OrientationCase {

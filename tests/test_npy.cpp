@@ -22,6 +22,11 @@ std::string error_of(const std::string& bytes, const std::string& source) {
     return "";
 }
 
+// Runs the Python `script` with numpy imported as np and the directory's path in d.
+CommandResult run_numpy(const std::string& script, const TempDir& dir) {
+    std::string program = "import numpy as np, sys\nd = sys.argv[1]\n" + script;
+    return run_command("/usr/bin/python3 -c '" + program + "' " + dir.path().string());
+}
 
 TEST(Npy, RoundTripKeepsTypeShapeAndValues) {
     std::vector<Tensor> tensors = {
@@ -42,16 +47,16 @@ TEST(Npy, RoundTripKeepsTypeShapeAndValues) {
 TEST(Npy, ReadsWhatNumpyWrites) {
     TempDir dir;
     // Version 1 and version 2 headers, the three main dtypes, a scalar and a 1-d shape.
-    std::string script = "import numpy as np, sys\n"
-                         "d = sys.argv[1]\n"
-                         "np.save(d + \"/f.npy\", np.arange(6, dtype=np.float32).reshape(2, 3) / 4)\n"
-                         "np.save(d + \"/i.npy\", np.array([-3, 2**40], dtype=np.int64))\n"
-                         "np.save(d + \"/s.npy\", np.float64(2.5))\n"
-                         "with open(d + \"/v2.npy\", \"wb\") as f:\n"
-                         "    np.lib.format.write_array(f, np.ones((2, 2), dtype=np.float64), version=(2, 0))\n"
-                         "np.save(d + \"/fortran.npy\", np.asfortranarray(np.ones((2, 3), dtype=np.float32)))\n"
-                         "np.save(d + \"/big.npy\", np.ones(3, dtype=\">f4\"))\n";
-    CommandResult result = run_command("/usr/bin/python3 -c '" + script + "' " + dir.path().string());
+    std::string script = R"(
+np.save(d + "/f.npy", np.arange(6, dtype=np.float32).reshape(2, 3) / 4)
+np.save(d + "/i.npy", np.array([-3, 2**40], dtype=np.int64))
+np.save(d + "/s.npy", np.float64(2.5))
+with open(d + "/v2.npy", "wb") as f:
+    np.lib.format.write_array(f, np.ones((2, 2), dtype=np.float64), version=(2, 0))
+np.save(d + "/fortran.npy", np.asfortranarray(np.ones((2, 3), dtype=np.float32)))
+np.save(d + "/big.npy", np.ones(3, dtype=">f4"))
+)";
+    CommandResult result = run_numpy(script, dir);
     ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
 
     Tensor f = load_npy(dir.path() / "f.npy");
@@ -73,14 +78,14 @@ TEST(Npy, NumpyReadsWhatWeWrite) {
     TempDir dir;
     save_npy(Tensor::from_values<float>({2, 2}, std::vector<float>{1, 2, 3, 4.5f}), dir.path() / "f.npy");
     save_npy(Tensor::from_values<int64_t>({3}, std::vector<int64_t>{7, -8, 9}), dir.path() / "i.npy");
-    std::string script = "import numpy as np, sys\n"
-                         "d = sys.argv[1]\n"
-                         "f = np.load(d + \"/f.npy\")\n"
-                         "i = np.load(d + \"/i.npy\")\n"
-                         "assert f.dtype == np.float32 and f.shape == (2, 2), (f.dtype, f.shape)\n"
-                         "assert (f == np.array([[1, 2], [3, 4.5]])).all(), f\n"
-                         "assert i.dtype == np.int64 and i.shape == (3,) and list(i) == [7, -8, 9], i\n";
-    CommandResult result = run_command("/usr/bin/python3 -c '" + script + "' " + dir.path().string());
+    std::string script = R"(
+f = np.load(d + "/f.npy")
+i = np.load(d + "/i.npy")
+assert f.dtype == np.float32 and f.shape == (2, 2), (f.dtype, f.shape)
+assert (f == np.array([[1, 2], [3, 4.5]])).all(), f
+assert i.dtype == np.int64 and i.shape == (3,) and list(i) == [7, -8, 9], i
+)";
+    CommandResult result = run_numpy(script, dir);
     EXPECT_EQ(result.exit_code, 0) << result.stderr_text;
 }
 

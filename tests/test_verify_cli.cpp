@@ -38,20 +38,23 @@ protected:
     TempDir dir_;
 };
 
+void expect_stdout_has(const CommandResult& result, std::initializer_list<const char*> fragments) {
+    for (const char* fragment : fragments)
+        EXPECT_NE(result.stdout_text.find(fragment), std::string::npos)
+            << "no '" << fragment << "' in\n" << result.stdout_text;
+}
+
 TEST_F(VerifyCli, EquivalentModelsExitZeroWithATable) {
     CommandResult result = verify(path("train.onnx") + " " + path("deploy.onnx"));
     EXPECT_EQ(result.exit_code, 0) << result.stdout_text << result.stderr_text;
-    EXPECT_NE(result.stdout_text.find("EQUIVALENT"), std::string::npos) << result.stdout_text;
-    EXPECT_NE(result.stdout_text.find("pass"), std::string::npos) << result.stdout_text;
+    expect_stdout_has(result, {"EQUIVALENT", "pass"});
     EXPECT_EQ(result.stdout_text.find("NOT EQUIVALENT"), std::string::npos) << result.stdout_text;
 }
 
 TEST_F(VerifyCli, PerturbedModelExitsOneNamingTheOutput) {
     CommandResult result = verify(path("train.onnx") + " " + path("perturbed.onnx") + " --layerwise");
     EXPECT_EQ(result.exit_code, 1) << result.stdout_text << result.stderr_text;
-    EXPECT_NE(result.stdout_text.find("NOT EQUIVALENT"), std::string::npos) << result.stdout_text;
-    EXPECT_NE(result.stdout_text.find("output 'y': max abs diff"), std::string::npos) << result.stdout_text;
-    EXPECT_NE(result.stdout_text.find("first divergence: 'sum'"), std::string::npos) << result.stdout_text;
+    expect_stdout_has(result, {"NOT EQUIVALENT", "output 'y': max abs diff", "first divergence: 'sum'"});
 }
 
 TEST_F(VerifyCli, JsonReportsMatchTheSchema) {
@@ -154,7 +157,7 @@ TEST_F(VerifyCliImages, DirectoriesContributeEveryImageInPathOrder) {
 TEST_F(VerifyCliImages, ImagesAloneAreEnough) {
     CommandResult result = verify(models() + " --images " + path("images/b.png"), 0);
     EXPECT_EQ(result.exit_code, 0) << result.stdout_text << result.stderr_text;
-    EXPECT_NE(result.stdout_text.find("0 random inputs (seed 0), 1 image;"), std::string::npos) << result.stdout_text;
+    expect_stdout_has(result, {"0 random inputs (seed 0), 1 image;"});
 }
 
 TEST_F(VerifyCliImages, UnreadableImagesExitTwoNamingTheFile) {
