@@ -148,7 +148,7 @@ TEST(Preprocess, MatchesTorchvision) {
     for (auto [width, height] : sizes) {
         auto png = dir.path() / fmt::format("{}x{}.png", width, height);
         write_file_atomically(png, encode_png(test_picture(width, height)));
-        command += " " + png.string();
+        command += fmt::format(" {}", png.string());
     }
     CommandResult result = run_command(command);
     ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
