@@ -1,15 +1,27 @@
 #pragma once
 
+#include <functional>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "ir/graph.h"
+#include "runtime/isa.h"
 #include "runtime/thread_pool.h"
 #include "runtime/value.h"
 
 namespace mobileone::runtime {
+
+// An elementwise activation the planner fuses into the kernel producing its input (a plan-level fusion: the graph is
+// not rewritten). Relu and Clip are a clamp to [min, max]; Sigmoid follows it.
+struct FusedActivation {
+    enum class Kind { None, Clamp, Sigmoid };
+    Kind kind = Kind::None;
+    float min = -std::numeric_limits<float>::infinity();
+    float max = std::numeric_limits<float>::infinity();
+};
 
 // Everything the planner knows about one node when it infers types and prepares a kernel.
 struct NodeSignature {
@@ -17,6 +29,7 @@ struct NodeSignature {
     int64_t opset;                          // the model's default-domain opset
     std::vector<ValueType> inputs;          // per input; dtype Undefined for an omitted optional input
     std::vector<const Tensor*> constants;   // per input: its value when known at plan time, else nullptr
+    FusedActivation activation = {};        // applied to output 0 by kernels whose entry fuses activations
 
     const Tensor* constant(std::size_t index) const { return index < constants.size() ? constants[index] : nullptr; }
     bool has_input(std::size_t index) const { return index < inputs.size() && inputs[index].present(); }
@@ -32,9 +45,9 @@ public:
     virtual void run(std::span<const TensorView> inputs, std::span<const TensorView> outputs, ThreadPool& pool) const = 0;
 };
 
-// Instruction sets a kernel may require; Generic kernels are the portable reference.
-enum class Isa { Generic, Avx2, Avx512, Neon };
-bool cpu_supports(Isa isa);
+// How a kernel lays out the rank-4 values it reads and writes at run time. Values of one pixel (H = W = 1) are the
+// same bytes in both layouts; constants known at plan time (weights) are always plain row-major (NCHW).
+enum class Layout { Nchw, Nhwc };
 
 // An op's type rules. infer() validates the node (throwing Error naming it) and returns one type per node output
 // (unnamed optional outputs included); ops whose output shape depends on input values (Reshape, Expand...) read them
@@ -50,8 +63,10 @@ struct KernelEntry {
     std::string name;  // says what it does: "conv_reference", "dwconv3x3s2_avx512"
     Isa isa = Isa::Generic;
     int priority = 0;  // among accepting entries whose ISA the CPU supports, the highest wins
-    bool (*accepts)(const NodeSignature& signature) = nullptr;  // nullptr: serves every node of op_type
-    std::unique_ptr<Kernel> (*make)(const NodeSignature& signature) = nullptr;
+    std::function<bool(const NodeSignature& signature)> accepts;  // empty: serves every node of op_type
+    std::function<std::unique_ptr<Kernel>(const NodeSignature& signature)> make;
+    Layout layout = Layout::Nchw;
+    bool fuses_activation = false;  // make() honours NodeSignature::activation
 };
 
 class OpRegistry {
@@ -62,6 +77,8 @@ public:
     const OpDefinition* find_op(const std::string& op_type) const;
     // The best kernel for this node on this CPU; nullptr when the op has none.
     const KernelEntry* select_kernel(const NodeSignature& signature) const;
+    // Every entry for this node on this CPU that accepts it, best first (the kernel tester runs them all).
+    std::vector<const KernelEntry*> accepting_kernels(const NodeSignature& signature) const;
     std::vector<std::string> op_types() const;  // sorted
 
 private:

@@ -48,6 +48,7 @@ struct PlanInputs {
 struct Plan {
     PlanInputs compiled_for;
     std::deque<Tensor> constants;  // converted initializers and plan-time results; never moved
+    std::deque<Node> reorder_nodes;  // the layout conversions the planner added, named for profiles and errors
     std::unique_ptr<Arena> arena;
     std::size_t arena_bytes = 0;
     std::vector<PlanStep> steps;

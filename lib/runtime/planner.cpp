@@ -1,8 +1,12 @@
 #include <algorithm>
+#include <limits>
+#include <map>
+#include <optional>
 #include <new>
 #include <unordered_map>
 
 #include "ir/error.h"
+#include "runtime/layout.h"
 #include "runtime/memory_plan.h"
 #include "runtime/plan.h"
 
@@ -28,8 +32,15 @@ bool depends_only_on_shapes(const Node& node) { return node.op_type == "Shape"; 
 
 struct PlannedValue {
     ValueType type;
-    const Tensor* constant = nullptr;  // known at plan time
+    const Tensor* constant = nullptr;  // known at plan time (always NCHW)
     int buffer = -1;                   // else: its activation buffer
+    Layout layout = Layout::Nchw;
+};
+
+// An activation node that a kernel producing its input can apply itself.
+struct Fusion {
+    const Node* node;
+    FusedActivation activation;
 };
 
 class Planner {
@@ -38,6 +49,10 @@ public:
         : model_(model), options_(options), pool_(pool), plan_(plan) {}
 
     void compile() {
+        std::vector<std::string> results;
+        for (const ValueInfo& output : model_.graph.outputs) results.push_back(output.name);
+        results.insert(results.end(), options_.keep_values.begin(), options_.keep_values.end());
+        count_readers(results);
         for (const auto& [name, tensor] : model_.graph.initializers) add_initializer(name, tensor);
         for (const auto& [name, type] : plan_.compiled_for.types) {
             auto value = plan_.compiled_for.values.find(name);
@@ -55,14 +70,11 @@ public:
                 rethrow_naming(node, error);
             }
         }
-        std::vector<std::string> results;
-        for (const ValueInfo& output : model_.graph.outputs) results.push_back(output.name);
-        results.insert(results.end(), options_.keep_values.begin(), options_.keep_values.end());
         for (const std::string& name : results) {
-            const PlannedValue& value =
-                lookup(name, "is requested as a result but no node, input or initializer defines it");
+            PlannedValue value = lookup(name, "is requested as a result but no node, input or initializer defines it");
+            if (value.layout != Layout::Nchw) value = in_layout(name, Layout::Nchw);
             if (value.buffer >= 0) requests_[value.buffer].last_step = static_cast<int>(plan_.steps.size());
-            plan_.results[name];
+            result_values_[name] = value;
         }
         place_buffers();
     }
@@ -74,7 +86,18 @@ private:
         define(name, constant_value(constant));
     }
 
+    void count_readers(const std::vector<std::string>& results) {
+        for (const Node& node : model_.graph.nodes)
+            for (const std::string& input : node.inputs)
+                if (!input.empty() && readers_[input]++ == 0) first_reader_[input] = &node;
+        for (const std::string& name : results) ++readers_[name];
+    }
+
     void add_node(const Node& node) {
+        if (auto fused = fused_into_.find(&node); fused != fused_into_.end()) {
+            define(node.outputs[0], values_.at(fused->second));  // its producer's kernel applied it
+            return;
+        }
         if (!node.domain.empty() && node.domain != "ai.onnx")
             fail("node {}: domain '{}' is not supported", node.label(), node.domain);
         NodeSignature signature{node, model_.opset_version(), {}, {}};
@@ -99,32 +122,113 @@ private:
         if (output_types.size() != node.outputs.size())
             fail("node {}: type inference gave {} outputs for {} declared", node.label(), output_types.size(),
                  node.outputs.size());
-        const KernelEntry* entry = OpRegistry::instance().select_kernel(signature);
-        if (!entry) fail("node {}: no kernel accepts this node on this CPU", node.label());
-        std::unique_ptr<Kernel> kernel = entry->make(signature);
+        std::vector<const KernelEntry*> entries = OpRegistry::instance().accepting_kernels(signature);
+        if (entries.empty()) fail("node {}: no kernel accepts this node on this CPU", node.label());
 
         if (all_constant || depends_only_on_shapes(node)) {
-            fold(node, signature, output_types, *kernel);
+            // Plan-time constants are NCHW, so they are computed by an NCHW kernel.
+            auto nchw = std::find_if(entries.begin(), entries.end(), [](auto* e) { return e->layout == Layout::Nchw; });
+            if (nchw == entries.end()) fail("node {}: no NCHW kernel to fold it at plan time", node.label());
+            fold(node, signature, output_types, *(*nchw)->make(signature));
             return;
         }
-        int step = static_cast<int>(plan_.steps.size());
-        for (const std::string& input : node.inputs) {
-            if (input.empty()) continue;
-            int buffer = values_.at(input).buffer;
-            if (buffer >= 0) requests_[buffer].last_step = step;
+        const KernelEntry* entry = entries.front();
+        if (entry->fuses_activation && output_types[0].dtype == DataType::Float) {
+            if (std::optional<Fusion> fusion = fusable_activation(node)) {
+                signature.activation = fusion->activation;
+                fused_into_[fusion->node] = node.outputs[0];
+            }
         }
+        std::unique_ptr<Kernel> kernel = entry->make(signature);
+
+        // Activations reach the kernel in its layout; a crossing costs one reorder, shared by later readers.
+        std::vector<PlannedValue> inputs;
+        for (const std::string& input : node.inputs) {
+            if (input.empty()) {
+                inputs.emplace_back();
+                continue;
+            }
+            PlannedValue value = values_.at(input);
+            if (!value.constant && value.layout != entry->layout && !layout_neutral(value.type.shape))
+                value = in_layout(input, entry->layout);
+            inputs.push_back(value);
+        }
+        int step = static_cast<int>(plan_.steps.size());
+        for (const PlannedValue& input : inputs)
+            if (input.buffer >= 0) requests_[input.buffer].last_step = step;
         // Outputs with no name still get a buffer: the kernel writes them, nothing reads them.
         std::vector<PlannedValue> outputs;
         for (std::size_t i = 0; i < output_types.size(); ++i) {
             if (options_.precision == DataType::Double && output_types[i].dtype == DataType::Float)
                 fail("node {}: produces float32 values, which precision float64 cannot compute in double",
                      node.label());
-            PlannedValue value{output_types[i], nullptr, add_buffer(output_types[i], step)};
+            Layout layout = layout_neutral(output_types[i].shape) ? Layout::Nchw : entry->layout;
+            PlannedValue value{output_types[i], nullptr, add_buffer(output_types[i], step), layout};
             if (!node.outputs[i].empty()) define(node.outputs[i], value);
             outputs.push_back(value);
         }
+        add_step(&node, entry, std::move(kernel), std::move(inputs), std::move(outputs));
+    }
+
+    void add_step(const Node* node, const KernelEntry* entry, std::unique_ptr<Kernel> kernel,
+                  std::vector<PlannedValue> inputs, std::vector<PlannedValue> outputs) {
+        step_inputs_.push_back(std::move(inputs));
         step_outputs_.push_back(std::move(outputs));
-        plan_.steps.push_back({&node, entry, std::move(kernel), {}, {}});
+        plan_.steps.push_back({node, entry, std::move(kernel), {}, {}});
+    }
+
+    // The node's sole reader when it is an activation its kernel can apply: Relu, Clip with known bounds, Sigmoid.
+    std::optional<Fusion> fusable_activation(const Node& node) const {
+        if (node.outputs.empty() || node.outputs[0].empty()) return std::nullopt;
+        auto readers = readers_.find(node.outputs[0]);
+        auto first_reader = first_reader_.find(node.outputs[0]);
+        if (first_reader == first_reader_.end() || readers->second != 1) return std::nullopt;  // unread, or read twice
+        const Node& reader = *first_reader->second;
+        if ((!reader.domain.empty() && reader.domain != "ai.onnx") || reader.inputs[0] != node.outputs[0] ||
+            reader.outputs.size() != 1)
+            return std::nullopt;
+        FusedActivation activation;
+        if (reader.op_type == "Relu") {
+            activation = {FusedActivation::Kind::Clamp, 0.0f, activation.max};
+        } else if (reader.op_type == "Sigmoid") {
+            activation.kind = FusedActivation::Kind::Sigmoid;
+        } else if (reader.op_type == "Clip") {
+            activation.kind = FusedActivation::Kind::Clamp;
+            if (model_.opset_version() < 11) {
+                activation.min = reader.attribute_float("min", std::numeric_limits<float>::lowest());
+                activation.max = reader.attribute_float("max", std::numeric_limits<float>::max());
+            } else {
+                for (std::size_t i = 1; i < reader.inputs.size(); ++i) {
+                    if (reader.inputs[i].empty()) continue;
+                    auto bound = values_.find(reader.inputs[i]);
+                    if (bound == values_.end() || !bound->second.constant ||
+                        bound->second.constant->dtype() != DataType::Float || bound->second.constant->numel() != 1)
+                        return std::nullopt;
+                    (i == 1 ? activation.min : activation.max) = bound->second.constant->data<float>()[0];
+                }
+            }
+        } else {
+            return std::nullopt;
+        }
+        return Fusion{&reader, activation};
+    }
+
+    // The value `name` in `layout`: converted by a reorder step the first time it is asked for.
+    PlannedValue in_layout(const std::string& name, Layout layout) {
+        auto cached = converted_.find({name, layout});
+        if (cached != converted_.end()) return cached->second;
+        const PlannedValue source = values_.at(name);
+        int step = static_cast<int>(plan_.steps.size());
+        requests_[source.buffer].last_step = step;
+        PlannedValue converted{source.type, nullptr, add_buffer(source.type, step), layout};
+        Node& reorder = plan_.reorder_nodes.emplace_back();
+        reorder.op_type = "LayoutReorder";
+        reorder.name = fmt::format("{} to {}", name, layout == Layout::Nhwc ? "NHWC" : "NCHW");
+        reorder.inputs = {name};
+        reorder.outputs = {reorder.name};
+        add_step(&reorder, &reorder_entry(layout), make_reorder(layout), {source}, {converted});
+        converted_.emplace(std::pair{name, layout}, converted);
+        return converted;
     }
 
     // Runs a node whose outputs are known now; they become constants of the plan.
@@ -157,15 +261,14 @@ private:
             if (value.constant) return {value.type, const_cast<std::byte*>(value.constant->bytes().data())};
             return {value.type, plan_.arena->data() + memory.offsets[value.buffer]};
         };
-        auto view_of = [&](const std::string& name) { return view_of_value(values_.at(name)); };
         for (std::size_t s = 0; s < plan_.steps.size(); ++s) {
             PlanStep& step = plan_.steps[s];
-            for (const std::string& input : step.node->inputs)
-                step.inputs.push_back(input.empty() ? TensorView{} : view_of(input));
+            for (const PlannedValue& input : step_inputs_[s])
+                step.inputs.push_back(input.type.present() ? view_of_value(input) : TensorView{});
             for (const PlannedValue& output : step_outputs_[s]) step.outputs.push_back(view_of_value(output));
         }
-        for (auto& [name, view] : plan_.inputs) view = view_of(name);
-        for (auto& [name, view] : plan_.results) view = view_of(name);
+        for (auto& [name, view] : plan_.inputs) view = view_of_value(values_.at(name));
+        for (const auto& [name, value] : result_values_) plan_.results[name] = view_of_value(value);
     }
 
     int add_buffer(const ValueType& type, int step) {
@@ -202,7 +305,13 @@ private:
     Plan& plan_;
     std::unordered_map<std::string, PlannedValue> values_;
     std::vector<BufferRequest> requests_;
+    std::vector<std::vector<PlannedValue>> step_inputs_;   // per step; type Undefined for an omitted input
     std::vector<std::vector<PlannedValue>> step_outputs_;  // per step, including unnamed outputs
+    std::map<std::pair<std::string, Layout>, PlannedValue> converted_;
+    std::map<std::string, PlannedValue> result_values_;
+    std::unordered_map<std::string, int> readers_;  // node inputs, graph outputs and kept values reading each value
+    std::unordered_map<std::string, const Node*> first_reader_;
+    std::unordered_map<const Node*, std::string> fused_into_;  // fused activation node -> its producer's output
 };
 
 }  // namespace

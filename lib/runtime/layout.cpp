@@ -1,0 +1,72 @@
+#include "runtime/layout.h"
+
+#include <algorithm>
+
+#include "runtime/ops/op_checks.h"
+
+namespace mobileone::runtime {
+
+bool layout_neutral(const std::vector<int64_t>& shape) { return shape.size() != 4 || shape[2] * shape[3] == 1; }
+
+namespace {
+
+// Transposes each image's [rows, columns] matrix of elements: NCHW -> NHWC is [C, HW] -> [HW, C], and back.
+// Square blocks keep both sides' cache lines in use.
+template <typename Element>
+void transpose_images(const TensorView& input, const TensorView& output, int64_t rows, int64_t columns,
+                      ThreadPool& pool) {
+    constexpr int64_t block = 32;
+    const auto* x = reinterpret_cast<const Element*>(input.data);
+    auto* y = reinterpret_cast<Element*>(output.data);
+    const int64_t images = input.shape()[0], row_blocks = (rows + block - 1) / block;
+    pool.parallel_for(images * row_blocks, [&](int64_t begin, int64_t end) {
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t image = task / row_blocks, r0 = task % row_blocks * block;
+            const Element* in = x + image * rows * columns;
+            Element* out = y + image * rows * columns;
+            for (int64_t c0 = 0; c0 < columns; c0 += block)
+                for (int64_t r = r0; r < std::min(rows, r0 + block); ++r)
+                    for (int64_t c = c0; c < std::min(columns, c0 + block); ++c) out[c * rows + r] = in[r * columns + c];
+        }
+    });
+}
+
+template <typename Element>
+void reorder(const TensorView& input, const TensorView& output, Layout to, ThreadPool& pool) {
+    const int64_t channels = input.shape()[1], pixels = input.shape()[2] * input.shape()[3];
+    if (to == Layout::Nhwc)
+        transpose_images<Element>(input, output, channels, pixels, pool);
+    else
+        transpose_images<Element>(input, output, pixels, channels, pool);
+}
+
+class ReorderKernel final : public Kernel {
+public:
+    explicit ReorderKernel(Layout to) : to_(to) {}
+
+    void run(std::span<const TensorView> inputs, std::span<const TensorView> outputs, ThreadPool& pool) const override {
+        // Elements are moved as bits of their size: the reorder serves any element type.
+        switch (element_size(inputs[0].type.dtype)) {
+            case 1: return reorder<uint8_t>(inputs[0], outputs[0], to_, pool);
+            case 2: return reorder<uint16_t>(inputs[0], outputs[0], to_, pool);
+            case 4: return reorder<uint32_t>(inputs[0], outputs[0], to_, pool);
+            case 8: return reorder<uint64_t>(inputs[0], outputs[0], to_, pool);
+        }
+        fail("cannot reorder {} values", to_string(inputs[0].type.dtype));
+    }
+
+private:
+    Layout to_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_reorder(Layout to) { return std::make_unique<ReorderKernel>(to); }
+
+const KernelEntry& reorder_entry(Layout to) {
+    static const KernelEntry to_nhwc{"LayoutReorder", "reorder_nchw_to_nhwc", Isa::Generic, 0, {}, {}, Layout::Nhwc};
+    static const KernelEntry to_nchw{"LayoutReorder", "reorder_nhwc_to_nchw", Isa::Generic, 0, {}, {}, Layout::Nchw};
+    return to == Layout::Nhwc ? to_nhwc : to_nchw;
+}
+
+}  // namespace mobileone::runtime

@@ -1,0 +1,72 @@
+#include "runtime/ops/packed_gemm.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace mobileone::runtime {
+
+PackedMatrix::PackedMatrix(const Microkernels& microkernels, int64_t k, int64_t n,
+                           const std::function<float(int64_t, int64_t)>& weight,
+                           const std::function<float(int64_t)>& bias)
+    : k_(k), n_(n) {
+    const auto nr = static_cast<int64_t>(microkernels.gemm_nr);
+    panels_ = (n + nr - 1) / nr;
+    panel_size_ = (k + 1) * nr;
+    data_ = AlignedBuffer(static_cast<std::size_t>(panels_ * panel_size_));
+    for (int64_t p = 0; p < panels_; ++p) {
+        float* out = data_.data() + p * panel_size_;
+        const int64_t columns = std::min(nr, n - p * nr);
+        for (int64_t j = 0; j < columns && bias; ++j) out[j] = bias(p * nr + j);
+        for (int64_t i = 0; i < k; ++i)
+            for (int64_t j = 0; j < columns; ++j) out[(i + 1) * nr + j] = weight(i, p * nr + j);
+    }
+}
+
+ClampBounds clamp_bounds(const FusedActivation& activation) {
+    if (activation.kind == FusedActivation::Kind::Clamp) return {activation.min, activation.max};
+    return {-INFINITY, INFINITY};
+}
+
+void apply_sigmoid(float* values, int64_t count) {
+    for (int64_t i = 0; i < count; ++i) values[i] = 1.0f / (1.0f + std::exp(-values[i]));
+}
+
+namespace {
+
+void gemm_panel_tile(const Microkernels& microkernels, const PackedMatrix& b, int64_t panel, const GemmRows& tile,
+                     const FusedActivation& activation) {
+    const auto nr = static_cast<int64_t>(microkernels.gemm_nr);
+    const int64_t columns = std::min(nr, b.n() - panel * nr);
+    float* c = tile.c + panel * nr;
+    auto kernel = tile.rows == 1 ? microkernels.gemm_row : microkernels.gemm;
+    kernel(static_cast<std::size_t>(tile.rows), static_cast<std::size_t>(columns), static_cast<std::size_t>(b.k()),
+           tile.a, static_cast<std::size_t>(tile.a_stride), b.panel(panel), c, static_cast<std::size_t>(tile.c_stride),
+           clamp_bounds(activation));
+    if (activation.kind == FusedActivation::Kind::Sigmoid)
+        for (int64_t r = 0; r < tile.rows; ++r) apply_sigmoid(c + r * tile.c_stride, columns);
+}
+
+}  // namespace
+
+void gemm_tile(const Microkernels& microkernels, const PackedMatrix& b, const GemmRows& tile,
+               const FusedActivation& activation) {
+    for (int64_t panel = 0; panel < b.panels(); ++panel) gemm_panel_tile(microkernels, b, panel, tile, activation);
+}
+
+void packed_gemm(const Microkernels& microkernels, const PackedMatrix& b, const GemmRows& rows,
+                 const FusedActivation& activation, ThreadPool& pool) {
+    const auto mr = static_cast<int64_t>(microkernels.gemm_mr);
+    const int64_t tiles = (rows.rows + mr - 1) / mr;
+    // Panel-major: consecutive tasks share a panel of B, which stays in L1 while the row tiles stream past it.
+    pool.parallel_for(b.panels() * tiles, [&](int64_t begin, int64_t end) {
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t panel = task / tiles, tile = task % tiles;
+            const int64_t first = tile * mr;
+            GemmRows part{rows.a + first * rows.a_stride, std::min(mr, rows.rows - first), rows.a_stride,
+                          rows.c + first * rows.c_stride, rows.c_stride};
+            gemm_panel_tile(microkernels, b, panel, part, activation);
+        }
+    });
+}
+
+}  // namespace mobileone::runtime

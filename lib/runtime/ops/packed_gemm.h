@@ -1,0 +1,54 @@
+// C = clamp(A * B + bias) with B a constant matrix packed once, at plan time, into the micro-kernels' panel layout.
+// The engine behind every fast kernel that is a matrix product: pointwise and im2col convolutions, Gemm, MatMul.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "runtime/kernel.h"
+#include "runtime/ops/aligned_buffer.h"
+#include "runtime/ops/microkernels.h"
+
+namespace mobileone::runtime {
+
+class PackedMatrix {
+public:
+    // B is k x n; weight(i, j) gives B[i, j] and bias(j) the column's bias (nullptr: none). Panels of gemm_nr
+    // columns, each its biases then k rows, zero past column n.
+    PackedMatrix(const Microkernels& microkernels, int64_t k, int64_t n,
+                 const std::function<float(int64_t i, int64_t j)>& weight, const std::function<float(int64_t j)>& bias);
+
+    int64_t k() const { return k_; }
+    int64_t n() const { return n_; }
+    int64_t panels() const { return panels_; }
+    const float* panel(int64_t index) const { return data_.data() + index * panel_size_; }
+
+private:
+    int64_t k_, n_, panels_, panel_size_;
+    AlignedBuffer data_;
+};
+
+// The clamp bounds of a fused Relu or Clip; a fused Sigmoid is applied after the product by apply_sigmoid.
+ClampBounds clamp_bounds(const FusedActivation& activation);
+void apply_sigmoid(float* values, int64_t count);
+
+struct GemmRows {
+    const float* a;  // rows x k, rows a_stride floats apart
+    int64_t rows;
+    int64_t a_stride;
+    float* c;  // rows x n, rows c_stride floats apart
+    int64_t c_stride;
+};
+
+// One row tile of gemm_mr rows against every panel of B (the caller owns threading): the step an im2col kernel
+// takes after gathering a tile.
+void gemm_tile(const Microkernels& microkernels, const PackedMatrix& b, const GemmRows& tile,
+               const FusedActivation& activation);
+
+// The whole product, split over the pool by (panel, row tile); each output is computed by one fixed sequence of
+// instructions, so results do not depend on the thread count.
+void packed_gemm(const Microkernels& microkernels, const PackedMatrix& b, const GemmRows& rows,
+                 const FusedActivation& activation, ThreadPool& pool);
+
+}  // namespace mobileone::runtime
