@@ -18,15 +18,22 @@ void transpose_images(const TensorView& input, const TensorView& output, int64_t
     constexpr int64_t block = 32;
     const auto* x = reinterpret_cast<const Element*>(input.data);
     auto* y = reinterpret_cast<Element*>(output.data);
-    const int64_t images = input.shape()[0], row_blocks = (rows + block - 1) / block;
-    pool.parallel_for(images * row_blocks, [&](int64_t begin, int64_t end) {
+    const int64_t images = input.shape()[0], column_blocks = (columns + block - 1) / block;
+    pool.parallel_for(images * column_blocks, [&](int64_t begin, int64_t end) {
         for (int64_t task = begin; task < end; ++task) {
-            const int64_t image = task / row_blocks, r0 = task % row_blocks * block;
+            const int64_t image = task / column_blocks, c0 = task % column_blocks * block;
+            const int64_t c1 = std::min(columns, c0 + block);
             const Element* in = x + image * rows * columns;
             Element* out = y + image * rows * columns;
-            for (int64_t c0 = 0; c0 < columns; c0 += block)
-                for (int64_t r = r0; r < std::min(rows, r0 + block); ++r)
-                    for (int64_t c = c0; c < std::min(columns, c0 + block); ++c) out[c * rows + r] = in[r * columns + c];
+            // Writes run along the output rows; the block's reads stay within `block` columns of each input row.
+            for (int64_t r0 = 0; r0 < rows; r0 += block) {
+                const int64_t r1 = std::min(rows, r0 + block);
+                for (int64_t c = c0; c < c1; ++c) {
+                    const Element* source = in + c;
+                    Element* target = out + c * rows;
+                    for (int64_t r = r0; r < r1; ++r) target[r] = source[r * columns];
+                }
+            }
         }
     });
 }

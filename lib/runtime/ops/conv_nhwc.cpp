@@ -152,18 +152,29 @@ public:
 
 private:
     // The receptive field of output pixel p of image n, in (kh, kw, c) order, zero where it reaches the padding.
+    // Without dilation the taps of one kernel row are adjacent pixels, contiguous in NHWC: one copy per row.
     void gather(const float* x, int64_t n, int64_t p, float* row) const {
         const WindowAxis &h = conv_.height, &w = conv_.width;
         const int64_t c = conv_.in_channels, oh = p / w.output, ow = p % w.output;
         const float* image = x + n * h.input * w.input * c;
-        for (int64_t kh = 0; kh < h.kernel; ++kh) {
+        const int64_t left = ow * w.stride - w.pad_begin;
+        for (int64_t kh = 0; kh < h.kernel; ++kh, row += w.kernel * c) {
             const int64_t ih = oh * h.stride - h.pad_begin + kh * h.dilation;
-            for (int64_t kw = 0; kw < w.kernel; ++kw, row += c) {
-                const int64_t iw = ow * w.stride - w.pad_begin + kw * w.dilation;
-                if (ih < 0 || ih >= h.input || iw < 0 || iw >= w.input)
-                    std::fill_n(row, c, 0.0f);
+            if (ih < 0 || ih >= h.input) {
+                std::fill_n(row, w.kernel * c, 0.0f);
+                continue;
+            }
+            const float* line = image + ih * w.input * c;
+            if (w.dilation == 1 && left >= 0 && left + w.kernel <= w.input) {
+                std::copy_n(line + left * c, w.kernel * c, row);
+                continue;
+            }
+            for (int64_t kw = 0; kw < w.kernel; ++kw) {
+                const int64_t iw = left + kw * w.dilation;
+                if (iw < 0 || iw >= w.input)
+                    std::fill_n(row + kw * c, c, 0.0f);
                 else
-                    std::copy_n(image + (ih * w.input + iw) * c, c, row);
+                    std::copy_n(line + iw * c, c, row + kw * c);
             }
         }
     }

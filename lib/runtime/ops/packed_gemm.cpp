@@ -57,10 +57,11 @@ void packed_gemm(const Microkernels& microkernels, const PackedMatrix& b, const 
                  const FusedActivation& activation, ThreadPool& pool) {
     const auto mr = static_cast<int64_t>(microkernels.gemm_mr);
     const int64_t tiles = (rows.rows + mr - 1) / mr;
-    // Panel-major: consecutive tasks share a panel of B, which stays in L1 while the row tiles stream past it.
+    // Tile-major: a tile of A stays in L1 while the panels of B stream past it (measured faster than panel-major on
+    // MobileOne's pointwise layers).
     pool.parallel_for(b.panels() * tiles, [&](int64_t begin, int64_t end) {
         for (int64_t task = begin; task < end; ++task) {
-            const int64_t panel = task / tiles, tile = task % tiles;
+            const int64_t tile = task / b.panels(), panel = task % b.panels();
             const int64_t first = tile * mr;
             GemmRows part{rows.a + first * rows.a_stride, std::min(mr, rows.rows - first), rows.a_stride,
                           rows.c + first * rows.c_stride, rows.c_stride};
