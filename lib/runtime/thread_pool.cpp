@@ -17,18 +17,30 @@ namespace {
 // A kernel that calls parallel_for from inside a chunk runs the inner loop on its own thread instead of deadlocking.
 thread_local bool inside_parallel_for = false;
 
+// A plan runs dozens of parallel steps per inference, each far shorter than a sleep/wake round trip through the
+// kernel, so waiting threads spin this many rounds (tens of microseconds) before they block; short enough to cost
+// little when the machine is oversubscribed.
+constexpr int kSpinRounds = 1 << 11;
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
 }  // namespace
 
 struct ThreadPool::State {
     std::vector<std::thread> workers;
     std::mutex call_mutex;  // one parallel_for at a time
-    std::mutex mutex;
+    std::mutex mutex;       // guards sleeping on work_ready
     std::condition_variable work_ready;
-    std::condition_variable work_done;
-    uint64_t generation = 0;
-    bool stopping = false;
-    int busy_workers = 0;
-    std::exception_ptr error;
+    std::atomic<uint64_t> generation{0};
+    std::atomic<bool> stopping{false};
+    std::atomic<int> busy_workers{0};
+    std::exception_ptr error;  // written under `mutex`
 
     const std::function<void(int64_t, int64_t)>* body = nullptr;
     int64_t count = 0;
@@ -50,18 +62,25 @@ struct ThreadPool::State {
         inside_parallel_for = false;
     }
 
+    // Waits for a generation other than `seen`: spinning first, then asleep.
+    uint64_t wait_for_work(uint64_t seen) {
+        for (int round = 0; round < kSpinRounds; ++round) {
+            uint64_t current = generation.load(std::memory_order_acquire);
+            if (current != seen || stopping.load(std::memory_order_relaxed)) return current;
+            cpu_relax();
+        }
+        std::unique_lock lock(mutex);
+        work_ready.wait(lock, [&] { return stopping || generation.load(std::memory_order_acquire) != seen; });
+        return generation.load(std::memory_order_acquire);
+    }
+
     void worker_loop() {
         uint64_t seen = 0;
         for (;;) {
-            {
-                std::unique_lock lock(mutex);
-                work_ready.wait(lock, [&] { return stopping || generation != seen; });
-                if (stopping) return;
-                seen = generation;
-            }
+            seen = wait_for_work(seen);
+            if (stopping) return;
             run_chunks();
-            std::lock_guard lock(mutex);
-            if (--busy_workers == 0) work_done.notify_one();
+            busy_workers.fetch_sub(1, std::memory_order_acq_rel);
         }
     }
 };
@@ -95,22 +114,24 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t be
         return;
     }
     std::lock_guard call_lock(state_->call_mutex);
+    State& state = *state_;
+    state.body = &body;
+    state.count = count;
+    state.chunk_size = (count + chunk_count - 1) / chunk_count;
+    state.chunk_count = (count + state.chunk_size - 1) / state.chunk_size;
+    state.next_chunk = 0;
+    state.error = nullptr;
+    state.busy_workers.store(static_cast<int>(state.workers.size()), std::memory_order_relaxed);
     {
-        std::lock_guard lock(state_->mutex);
-        state_->body = &body;
-        state_->count = count;
-        state_->chunk_size = (count + chunk_count - 1) / chunk_count;
-        state_->chunk_count = (count + state_->chunk_size - 1) / state_->chunk_size;
-        state_->next_chunk = 0;
-        state_->busy_workers = static_cast<int>(state_->workers.size());
-        state_->error = nullptr;
-        ++state_->generation;
+        // Under the mutex, so a worker about to sleep either sees the new generation or gets the notification.
+        std::lock_guard lock(state.mutex);
+        state.generation.fetch_add(1, std::memory_order_release);
     }
-    state_->work_ready.notify_all();
-    state_->run_chunks();
-    std::unique_lock lock(state_->mutex);
-    state_->work_done.wait(lock, [&] { return state_->busy_workers == 0; });
-    if (state_->error) std::rethrow_exception(state_->error);
+    state.work_ready.notify_all();
+    state.run_chunks();
+    for (int round = 0; state.busy_workers.load(std::memory_order_acquire) != 0; ++round)
+        round < kSpinRounds ? cpu_relax() : std::this_thread::yield();
+    if (state.error) std::rethrow_exception(state.error);
 }
 
 }  // namespace mobileone::runtime

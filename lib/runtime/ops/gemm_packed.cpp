@@ -67,7 +67,8 @@ std::unique_ptr<Kernel> make_matmul(const Microkernels& microkernels, const Node
     const std::vector<int64_t>& shape = signature.inputs[1].shape;
     const int64_t n = shape[1];
     const float* b = signature.constant(1)->data<float>().data();
-    PackedMatrix weights(microkernels, shape[0], n, [&](int64_t i, int64_t j) { return b[i * n + j]; }, nullptr);
+    PackedMatrix weights(
+        microkernels, shape[0], n, [&](int64_t i, int64_t j) { return b[i * n + j]; }, [](int64_t) { return 0.0f; });
     return std::make_unique<PackedProduct>(microkernels, std::move(weights), signature.activation);
 }
 

@@ -5,23 +5,6 @@
 
 namespace mobileone::runtime {
 
-PackedMatrix::PackedMatrix(const Microkernels& microkernels, int64_t k, int64_t n,
-                           const std::function<float(int64_t, int64_t)>& weight,
-                           const std::function<float(int64_t)>& bias)
-    : k_(k), n_(n) {
-    const auto nr = static_cast<int64_t>(microkernels.gemm_nr);
-    panels_ = (n + nr - 1) / nr;
-    panel_size_ = (k + 1) * nr;
-    data_ = AlignedBuffer(static_cast<std::size_t>(panels_ * panel_size_));
-    for (int64_t p = 0; p < panels_; ++p) {
-        float* out = data_.data() + p * panel_size_;
-        const int64_t columns = std::min(nr, n - p * nr);
-        for (int64_t j = 0; j < columns && bias; ++j) out[j] = bias(p * nr + j);
-        for (int64_t i = 0; i < k; ++i)
-            for (int64_t j = 0; j < columns; ++j) out[(i + 1) * nr + j] = weight(i, p * nr + j);
-    }
-}
-
 ClampBounds clamp_bounds(const FusedActivation& activation) {
     if (activation.kind == FusedActivation::Kind::Clamp) return {activation.min, activation.max};
     return {-INFINITY, INFINITY};

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
+#include <algorithm>
 #include <vector>
 
 #include "runtime/kernel.h"
@@ -14,10 +14,23 @@ namespace mobileone::runtime {
 
 class PackedMatrix {
 public:
-    // B is k x n; weight(i, j) gives B[i, j] and bias(j) the column's bias (nullptr: none). Panels of gemm_nr
-    // columns, each its biases then k rows, zero past column n.
-    PackedMatrix(const Microkernels& microkernels, int64_t k, int64_t n,
-                 const std::function<float(int64_t i, int64_t j)>& weight, const std::function<float(int64_t j)>& bias);
+    // B is k x n; weight(i, j) gives B[i, j] and bias(j) the column's bias. Panels of gemm_nr columns, each its
+    // biases then k rows, zero past column n. (A template: packing calls them once per weight.)
+    template <class Weight, class Bias>
+    PackedMatrix(const Microkernels& microkernels, int64_t k, int64_t n, const Weight& weight, const Bias& bias)
+        : k_(k), n_(n) {
+        const auto nr = static_cast<int64_t>(microkernels.gemm_nr);
+        panels_ = (n + nr - 1) / nr;
+        panel_size_ = (k + 1) * nr;
+        data_ = AlignedBuffer(static_cast<std::size_t>(panels_ * panel_size_));
+        for (int64_t p = 0; p < panels_; ++p) {
+            float* out = data_.data() + p * panel_size_;
+            const int64_t columns = std::min(nr, n - p * nr);
+            for (int64_t j = 0; j < columns; ++j) out[j] = bias(p * nr + j);
+            for (int64_t i = 0; i < k; ++i)
+                for (int64_t j = 0; j < columns; ++j) out[(i + 1) * nr + j] = weight(i, p * nr + j);
+        }
+    }
 
     int64_t k() const { return k_; }
     int64_t n() const { return n_; }
