@@ -66,8 +66,8 @@ struct Session::Impl {
     ThreadPool pool;
     std::unique_ptr<Plan> plan;
 
-    Impl(const Model& source, SessionOptions session_options)
-        : model(source), options(std::move(session_options)), pool(options.threads) {}
+    Impl(Model source, SessionOptions session_options)
+        : model(std::move(source)), options(std::move(session_options)), pool(options.threads) {}
 
     // The type each input has inside the plan: floating inputs are widened in float64 precision.
     ValueType planned_type(const ValueInfo& info, const Tensor& tensor) const {
@@ -106,12 +106,12 @@ struct Session::Impl {
     }
 };
 
-Session::Session(const Model& model, SessionOptions options) {
+Session::Session(Model model, SessionOptions options) {
     if (options.precision != DataType::Float && options.precision != DataType::Double)
         fail("session precision must be float32 or float64, not {}", to_string(options.precision));
     check_ops_supported(model.graph);
     check_kept_values_exist(model.graph, options.keep_values);
-    impl_ = std::make_unique<Impl>(model, std::move(options));
+    impl_ = std::make_unique<Impl>(std::move(model), std::move(options));
 }
 
 Session::~Session() = default;

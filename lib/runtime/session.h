@@ -35,7 +35,8 @@ struct RunResult {
 // treated like shapes: the plan is compiled for their values, which makes everything computed from them static.
 class Session {
 public:
-    Session(const Model& model, SessionOptions options = {});
+    // Takes the model by value: move it in to keep one copy of the weights.
+    Session(Model model, SessionOptions options = {});
     ~Session();
     Session(Session&&) noexcept;
     Session& operator=(Session&&) noexcept;
