@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
     CLI::App app{"Classify images (or run tensors) with a MobileOne ONNX model on the mobileone runtime."};
     RunOptions options;
     std::string precision = "f32", labels, save_outputs;
+    bool no_optimize = false;
     std::optional<std::vector<float>> mean, std;
     app.add_option("model", options.model, "ONNX model")->required();
     app.add_option("images", options.images, "JPEG or PNG images to classify");
@@ -18,9 +19,14 @@ int main(int argc, char** argv) {
     app.add_option("--threads", options.threads, "runtime threads (0: all hardware threads)")
         ->capture_default_str()->check(CLI::NonNegativeNumber);
     app.add_flag("--json", options.json, "print the results as JSON (schemas/run-output.schema.json)");
-    app.add_option("--bench", options.bench_runs, "time N runs of the first image (or the inputs) after a warm-up")
+    app.add_option("--bench", options.bench_runs,
+                   "time N runs of the first image (or the inputs) after a warm-up; also prints startup times")
         ->check(CLI::PositiveNumber);
-    app.add_flag("--profile", options.profile, "print per-node times, slowest first");
+    app.add_flag("--profile", options.profile, "print startup and per-node times, slowest first");
+    app.add_flag("--no-optimize", no_optimize,
+                 "run the graph exactly as written; by default it is first reparameterized in memory with "
+                 "mobileone-convert's passes (BN folding, branch merging), falling back to the graph as written with "
+                 "a warning when they refuse it");
     app.add_option("--input", options.inputs, "NAME=FILE (.npy or TensorProto .pb) to feed instead of images");
     app.add_option("--save-outputs", save_outputs, "write each output to DIR/<output name>.npy");
     app.add_option("--precision", precision, "compute in float32 or float64")
@@ -38,6 +44,7 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : 2;
     }
 
+    options.optimize = !no_optimize;
     if (!labels.empty()) options.labels = labels;
     if (!save_outputs.empty()) options.save_outputs = save_outputs;
     options.precision = precision == "f64" ? DataType::Double : DataType::Float;

@@ -2,16 +2,20 @@
 
 #include <cmath>
 #include <limits>
+#include <sstream>
 
 #include "app/classification.h"
 #include "app/model_input.h"
+#include "app/model_to_run.h"
 #include "app/run_report.h"
 #include "io/npy.h"
 #include "ir/error.h"
 #include "ir/onnx_io.h"
 #include "labels/imagenet_labels.h"
+#include "support/pass_test_graphs.h"
 #include "support/schema.h"
 #include "support/temp_dir.h"
+#include "support/tiny_models.h"
 
 namespace mobileone {
 namespace {
@@ -138,11 +142,42 @@ TEST(ModelInput, NamedInputsNeedNameEqualsFile) {
     EXPECT_THROW(load_named_inputs({"x=" + file, "x=" + file}), Error);
 }
 
-TEST(Latency, MedianAndMinimum) {
+TEST(ModelToRun, OptimizingReparameterizesInMemory) {
+    TempDir dir;
+    save_model(conv_bn_relu(), dir.path() / "m.onnx");
+    ModelToRun loaded = load_model_to_run((dir.path() / "m.onnx").string());
+    EXPECT_EQ(pass_test::op_types(loaded.model), (std::vector<std::string>{"Conv", "BatchNormalization", "Relu"}));
+    EXPECT_FALSE(loaded.optimized);
+    EXPECT_GE(loaded.startup.load_ms, 0);
+
+    optimize_model_to_run(loaded, "m.onnx");
+    EXPECT_TRUE(loaded.optimized);
+    EXPECT_EQ(loaded.not_optimized_because, "");
+    EXPECT_EQ(pass_test::op_types(loaded.model), (std::vector<std::string>{"Conv", "Relu"}));
+    EXPECT_GT(loaded.startup.optimize_ms, 0);
+}
+
+TEST(ModelToRun, ARefusedModelStaysExactlyAsWritten) {
+    // remove_noops drops the Identity before fold_batchnorm refuses the BN's negative variance: the model kept must be
+    // the one loaded, not the half-converted one.
+    Model model = conv_bn_relu(-1.0f);
+    model.graph.nodes.push_back({"identity", "Identity", "", {"y"}, {"z"}, {}, {}});
+    model.graph.outputs[0].name = "z";
+    ModelToRun loaded{model, false, {}, {}};
+    optimize_model_to_run(loaded, "m.onnx");
+    EXPECT_FALSE(loaded.optimized);
+    EXPECT_EQ(serialize_model(loaded.model), serialize_model(model));
+    const std::string& reason = loaded.not_optimized_because;
+    EXPECT_TRUE(reason.starts_with("node 'bn' (BatchNormalization): variance + epsilon is -0.99999")) << reason;
+    EXPECT_TRUE(reason.ends_with(" for channel 0; it must be positive")) << reason;
+}
+
+TEST(Latency, MedianAndMinimumAndEveryRunInOrder) {
     LatencyStats odd = summarize_latencies({5, 1, 3});
     EXPECT_EQ(odd.runs, 3u);
     EXPECT_EQ(odd.median_ms, 3);
     EXPECT_EQ(odd.min_ms, 1);
+    EXPECT_EQ(odd.runs_ms, (std::vector<double>{5, 1, 3}));
     EXPECT_EQ(summarize_latencies({4, 1, 2, 8}).median_ms, 3);
     EXPECT_THROW(summarize_latencies({}), Error);
 }
@@ -174,16 +209,36 @@ TEST(Report, TextListsRankIndexProbabilityLabel) {
     EXPECT_EQ(format_predictions(input), "cat.png\n   1.    281  0.7500  tabby\n   2.    282  0.1250  tiger cat\n");
 }
 
+TEST(Report, StartupLineComesFirst) {
+    RunMeasurements measurements{StartupTimes{12.34, 45.6, 7.8}, LatencyStats{1, 2.0, 2.0, {2.0}}, {}, {}};
+    EXPECT_EQ(format_measurements(measurements),
+              "startup  load 12.3 ms  optimize 45.6 ms  plan 7.8 ms  total 65.7 ms\n"
+              "latency over 1 runs: median 2.000 ms, min 2.000 ms\n");
+}
+
 TEST(Report, JsonFollowsTheSchema) {
     std::vector<ClassifiedInput> results = {{"cat.png", {{281, "tabby", 0.75}}, {}},
                                             {"bad.jpg", {}, "bad.jpg: corrupt JPEG (Premature end of JPEG file)"}};
     nlohmann::json document = run_output_json(
-        "m.onnx", results, RunMeasurements{LatencyStats{3, 2.0, 1.5}, profile_rows({{node("a", "Conv", 2)}}), 4096});
+        "m.onnx", true, results,
+        RunMeasurements{StartupTimes{1.0, 2.5, 0.5}, LatencyStats{3, 2.0, 1.5, {2.0, 1.5, 2.5}},
+                        profile_rows({{node("a", "Conv", 2)}}), 4096});
     EXPECT_EQ(schema_violation(document, "run-output.schema.json"), "");
+    EXPECT_EQ(document["optimized"], true);
     EXPECT_EQ(document["results"][0]["top"][0]["label"], "tabby");
     EXPECT_EQ(document["results"][1]["error"], results[1].error);
+    EXPECT_EQ(document["startup_ms"],
+              nlohmann::json({{"load", 1.0}, {"optimize", 2.5}, {"plan", 0.5}, {"total", 4.0}}));
     EXPECT_EQ(document["latency_ms"]["median"], 2.0);
+    EXPECT_EQ(document["latency_ms"]["runs_ms"], nlohmann::json({2.0, 1.5, 2.5}));
     EXPECT_EQ(document["peak_activation_bytes"], 4096);
+
+    nlohmann::json plain = run_output_json("m.onnx", false, results, {});
+    EXPECT_EQ(schema_violation(plain, "run-output.schema.json"), "");
+    EXPECT_EQ(plain["optimized"], false);
+    EXPECT_FALSE(plain.contains("startup_ms"));
+    plain.erase("optimized");
+    EXPECT_NE(schema_violation(plain, "run-output.schema.json"), "") << "optimized is always there";
 
     document["results"][0]["top"][0]["probability"] = 1.5;
     EXPECT_NE(schema_violation(document, "run-output.schema.json"), "");

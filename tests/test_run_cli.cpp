@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <set>
 #include <sstream>
 
@@ -164,6 +166,9 @@ TEST_F(RunCli, BenchReportsLatencyAndProfileListsEveryNode) {
     ASSERT_TRUE(document.contains("latency_ms"));
     EXPECT_EQ(document["latency_ms"]["runs"], 3);
     EXPECT_LE(document["latency_ms"]["min"].get<double>(), document["latency_ms"]["median"].get<double>());
+    std::vector<double> runs = document["latency_ms"]["runs_ms"];
+    ASSERT_EQ(runs.size(), 3u);
+    EXPECT_EQ(*std::min_element(runs.begin(), runs.end()), document["latency_ms"]["min"].get<double>());
     std::set<std::string> ops;
     double percent = 0, previous_ms = INFINITY;
     for (const nlohmann::json& row : document["profile"]) {
@@ -179,6 +184,7 @@ TEST_F(RunCli, BenchReportsLatencyAndProfileListsEveryNode) {
 
     CommandResult text = run(red_ + " --bench 2 --profile");
     ASSERT_EQ(text.exit_code, 0) << text.stderr_text;
+    EXPECT_NE(text.stdout_text.find("startup  load "), std::string::npos) << text.stdout_text;
     EXPECT_NE(text.stdout_text.find("latency over 2 runs: median "), std::string::npos) << text.stdout_text;
     EXPECT_NE(text.stdout_text.find("[1, 1000]"), std::string::npos) << text.stdout_text;  // the Gemm's output shape
     EXPECT_NE(text.stdout_text.find("total "), std::string::npos) << text.stdout_text;
@@ -213,6 +219,19 @@ TEST_F(RunCli, TensorInputsAndSavedOutputs) {
     std::string pb = (dir_.path() / "x.pb").string();
     write_file_atomically(pb, serialize_tensor(x, "x"));
     EXPECT_EQ(run_json("--input x=" + pb)["results"][1]["top"][0]["index"], kGoldfish);
+}
+
+// ONNX's test_constant: no graph inputs, its one output a Constant node's value. Nothing to feed, so nothing to give.
+TEST_F(RunCli, ModelWithoutInputsRunsOnItsConstants) {
+    const std::filesystem::path test = "/usr/share/libonnx-testdata/data/node/test_constant";
+    ASSERT_TRUE(std::filesystem::exists(test / "model.onnx")) << "install libonnx-testdata";
+    std::string outputs = (dir_.path() / "outputs").string();
+    CommandResult result =
+        run_command(tool_path("mobileone-run") + " " + (test / "model.onnx").string() + " --save-outputs " + outputs);
+    ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
+    EXPECT_EQ(result.stderr_text, "");
+    EXPECT_EQ(load_npy(dir_.path() / "outputs" / "values.npy"), load_tensor(test / "test_data_set_0" / "output_0.pb"));
+    EXPECT_NE(result.stdout_text.find("(no inputs)[0]\n   1. "), std::string::npos) << result.stdout_text;
 }
 
 // The only float32 rounding left under --precision f64 is the preprocessed input's (relative 1e-7), so its probability
@@ -257,6 +276,9 @@ TEST_F(RunCli, MissingFilesAndUnsupportedOpsAreOneLineErrors) {
     std::string path = (dir_.path() / "hardmax.onnx").string();
     save_model(unsupported, path);
     expect_one_line_error(run_command(tool_path("mobileone-run") + " " + path + " " + red_), "Hardmax");
+
+    expect_one_line_error(run(""), "give image files or --input NAME=FILE tensors");  // the model has an input
+    expect_one_line_error(run(red_ + " --input x=" + red_), "not both");
 
     CommandResult usage = run_command(tool_path("mobileone-run"));
     EXPECT_EQ(usage.exit_code, 2);

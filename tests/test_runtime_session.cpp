@@ -334,6 +334,22 @@ TEST(Session, ReplansWhenInputShapesChange) {
     EXPECT_GT(session.peak_activation_bytes(), small);
 }
 
+TEST(Session, PrepareCompilesThePlanWithoutRunning) {
+    Session session(softmax_chain(6, {1, -1}));
+    EXPECT_EQ(session.peak_activation_bytes(), 0u);
+    session.prepare({{"x", Tensor(DataType::Float, {1, 64})}});
+    EXPECT_EQ(session.peak_activation_bytes(), 2u * 256u);  // two [1, 64] floats alive at once, planned before any run
+    Tensor uniform = session.run({{"x", Tensor(DataType::Float, {1, 64})}}).outputs.at("s6");
+    EXPECT_EQ(uniform.data<float>()[63], 1.0f / 64.0f);
+    session.prepare({{"x", Tensor(DataType::Float, {1, 32})}});  // a new shape: a new plan
+    EXPECT_EQ(session.peak_activation_bytes(), 2u * 128u);
+    EXPECT_EQ(error_of([&] { session.prepare({}); }), "missing input 'x'");
+    EXPECT_EQ(error_of([&] {
+                  session.prepare({{"x", Tensor(DataType::Double, {1, 8})}});
+              }),
+              "input 'x' is float64, the model expects float32");
+}
+
 TEST(Session, UnsupportedOpsAreListedWithTheirNodes) {
     Model model = softmax_chain(1, {1, 2});
     add_node(model, "Frobnicate", {"s1"}, {"f1"}, "first");

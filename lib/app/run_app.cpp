@@ -4,11 +4,11 @@
 #include <cctype>
 #include <chrono>
 
+#include "app/model_to_run.h"
 #include "app/run_report.h"
 #include "image/decode.h"
 #include "io/npy.h"
 #include "ir/error.h"
-#include "ir/onnx_io.h"
 #include "runtime/session.h"
 
 namespace mobileone {
@@ -82,7 +82,7 @@ RunMeasurements benchmark(runtime::Session& session, const Inputs& inputs, int r
         milliseconds.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
         if (!result.profile.empty()) profiles.push_back(std::move(result.profile));
     }
-    return {summarize_latencies(milliseconds), profile_rows(profiles), session.peak_activation_bytes()};
+    return {{}, summarize_latencies(milliseconds), profile_rows(profiles), session.peak_activation_bytes()};
 }
 
 }  // namespace
@@ -90,22 +90,39 @@ RunMeasurements benchmark(runtime::Session& session, const Inputs& inputs, int r
 int run_classifier(const RunOptions& options, std::ostream& out, std::ostream& err) {
     auto report_error = [&](const std::string& message) { err << "mobileone-run: " << message << "\n"; };
     try {
-        if (options.images.empty() == options.inputs.empty())
-            fail("give image files or --input NAME=FILE tensors (one of the two)");
+        if (!options.images.empty() && !options.inputs.empty())
+            fail("give image files or --input NAME=FILE tensors, not both");
         if (options.save_outputs && options.images.size() > 1)
             fail("--save-outputs saves the outputs of one run: give one image or --input tensors");
-        Model model = load_model(options.model);
+        ModelToRun loaded = load_model_to_run(options.model);
+        const bool no_inputs_given = options.images.empty() && options.inputs.empty();
+        if (no_inputs_given && !loaded.model.graph.inputs.empty())
+            fail("give image files or --input NAME=FILE tensors (one of the two)");
+        if (options.optimize) optimize_model_to_run(loaded, options.model);
+        const Model& model = loaded.model;
         runtime::SessionOptions session_options;
         session_options.precision = options.precision;
         session_options.threads = options.threads;
         session_options.profile = options.profile;
         runtime::Session session(model, session_options);
         OutputReader reader(model.graph, options);
+        // Not before the runtime accepted the model: one it cannot run either gets just the error that says so.
+        if (!loaded.not_optimized_because.empty())
+            err << "mobileone-run: warning: " << options.model << ": cannot optimize (" << loaded.not_optimized_because
+                << "); running the graph as written\n";
 
         std::vector<ClassifiedInput> results;
         std::optional<Inputs> timed_inputs;  // the first inputs that ran: --bench and --profile reuse them
         std::vector<runtime::NodeProfile> first_profile;
+        bool planned = false;  // the plan compiled for the first inputs is timed on its own
         auto run_and_classify = [&](const Inputs& inputs, const std::string& source) {
+            if (!planned) {
+                auto start = std::chrono::steady_clock::now();
+                session.prepare(inputs);
+                loaded.startup.plan_ms =
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+                planned = true;
+            }
             runtime::RunResult result = session.run(inputs);
             if (options.save_outputs) save_outputs(result, *options.save_outputs);
             std::vector<std::vector<Prediction>> rankings = reader.classify(result);
@@ -121,6 +138,8 @@ int run_classifier(const RunOptions& options, std::ostream& out, std::ostream& e
 
         if (!options.inputs.empty()) {
             run_and_classify(load_named_inputs(options.inputs), describe_inputs(options.inputs));
+        } else if (no_inputs_given) {
+            run_and_classify({}, "(no inputs)");  // the model computes its outputs from constants alone
         } else {
             const ValueInfo& input = image_input(model.graph, options.model);
             const PreprocessOptions preprocessing = preprocessing_for(input, options.preprocessing);
@@ -146,9 +165,10 @@ int run_classifier(const RunOptions& options, std::ostream& out, std::ostream& e
             measurements.profile = profile_rows({first_profile});
             measurements.peak_activation_bytes = session.peak_activation_bytes();
         }
+        if (timed_inputs && (options.bench_runs > 0 || options.profile)) measurements.startup = loaded.startup;
 
         if (options.json) {
-            out << run_output_json(options.model, results, measurements).dump(2) << "\n";
+            out << run_output_json(options.model, loaded.optimized, results, measurements).dump(2) << "\n";
         } else {
             for (const ClassifiedInput& result : results)
                 if (result.error.empty()) out << format_predictions(result);

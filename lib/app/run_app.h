@@ -22,14 +22,15 @@ struct RunOptions {
     bool json = false;
     int bench_runs = 0;  // timed runs after one warm-up
     bool profile = false;
+    bool optimize = true;  // reparameterize the graph in memory first (--no-optimize: run it as written)
     std::optional<std::filesystem::path> save_outputs;
     DataType precision = DataType::Float;
     PreprocessOverrides preprocessing;
 };
 
-// Classifies each image (or the --input tensors) with the runtime and prints the top-k classes, latency and profile
-// to `out`. A failing image gets a one-line error on `err` and the rest still run. Returns the exit status:
-// 0 when everything ran, 1 otherwise.
+// Classifies each image (or the --input tensors; nothing for a model without inputs) with the runtime and prints the
+// top-k classes, startup times, latency and profile to `out`. A failing image gets a one-line error on `err` and the
+// rest still run. Returns the exit status: 0 when everything ran, 1 otherwise.
 int run_classifier(const RunOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace mobileone

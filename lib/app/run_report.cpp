@@ -11,10 +11,11 @@ namespace mobileone {
 
 LatencyStats summarize_latencies(std::vector<double> milliseconds) {
     if (milliseconds.empty()) fail("no timed runs to summarize");
-    std::sort(milliseconds.begin(), milliseconds.end());
-    const std::size_t n = milliseconds.size();
-    const double median = n % 2 ? milliseconds[n / 2] : (milliseconds[n / 2 - 1] + milliseconds[n / 2]) / 2;
-    return {n, median, milliseconds.front()};
+    std::vector<double> sorted = milliseconds;
+    std::sort(sorted.begin(), sorted.end());
+    const std::size_t n = sorted.size();
+    const double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    return {n, median, sorted.front(), std::move(milliseconds)};
 }
 
 std::vector<ProfileRow> profile_rows(const std::vector<std::vector<runtime::NodeProfile>>& runs) {
@@ -42,6 +43,11 @@ std::string format_predictions(const ClassifiedInput& input) {
         text += fmt::format("  {:>2}. {:>6}  {:.4f}  {}\n", rank + 1, p.index, p.probability, p.label);
     }
     return text;
+}
+
+std::string format_startup(const StartupTimes& startup) {
+    return fmt::format("startup  load {:.1f} ms  optimize {:.1f} ms  plan {:.1f} ms  total {:.1f} ms\n",
+                       startup.load_ms, startup.optimize_ms, startup.plan_ms, startup.total_ms());
 }
 
 std::string format_latency(const LatencyStats& latency) {
@@ -72,6 +78,7 @@ std::string format_profile(const std::vector<ProfileRow>& rows) {
 
 std::string format_measurements(const RunMeasurements& measurements) {
     std::string text;
+    if (measurements.startup) text += format_startup(*measurements.startup);
     if (measurements.latency) text += format_latency(*measurements.latency);
     if (!measurements.profile.empty()) text += format_profile(measurements.profile);
     if (measurements.peak_activation_bytes)
@@ -79,10 +86,10 @@ std::string format_measurements(const RunMeasurements& measurements) {
     return text;
 }
 
-nlohmann::json run_output_json(const std::string& model, const std::vector<ClassifiedInput>& results,
+nlohmann::json run_output_json(const std::string& model, bool optimized, const std::vector<ClassifiedInput>& results,
                                const RunMeasurements& measurements) {
-    const auto& [latency, profile, peak_activation_bytes] = measurements;
-    nlohmann::json document = {{"model", model}, {"results", nlohmann::json::array()}};
+    const auto& [startup, latency, profile, peak_activation_bytes] = measurements;
+    nlohmann::json document = {{"model", model}, {"optimized", optimized}, {"results", nlohmann::json::array()}};
     for (const ClassifiedInput& input : results) {
         nlohmann::json entry = {{"image", input.source}};
         if (!input.error.empty()) {
@@ -94,8 +101,16 @@ nlohmann::json run_output_json(const std::string& model, const std::vector<Class
         }
         document["results"].push_back(entry);
     }
+    if (startup)
+        document["startup_ms"] = {{"load", startup->load_ms},
+                                  {"optimize", startup->optimize_ms},
+                                  {"plan", startup->plan_ms},
+                                  {"total", startup->total_ms()}};
     if (latency)
-        document["latency_ms"] = {{"median", latency->median_ms}, {"min", latency->min_ms}, {"runs", latency->runs}};
+        document["latency_ms"] = {{"median", latency->median_ms},
+                                  {"min", latency->min_ms},
+                                  {"runs", latency->runs},
+                                  {"runs_ms", latency->runs_ms}};
     if (peak_activation_bytes) document["peak_activation_bytes"] = *peak_activation_bytes;
     if (!profile.empty()) {
         document["profile"] = nlohmann::json::array();

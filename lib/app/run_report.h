@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/classification.h"
+#include "app/model_to_run.h"
 #include "runtime/session.h"
 
 namespace mobileone {
@@ -22,6 +23,7 @@ struct LatencyStats {
     std::size_t runs = 0;
     double median_ms = 0;  // mean of the middle two for an even count
     double min_ms = 0;
+    std::vector<double> runs_ms;  // every timed run in order, so benchmarks can pool samples
 };
 
 LatencyStats summarize_latencies(std::vector<double> milliseconds);
@@ -41,18 +43,20 @@ std::vector<ProfileRow> profile_rows(const std::vector<std::vector<runtime::Node
 
 // What --bench and --profile measure; each part is present only when asked for.
 struct RunMeasurements {
+    std::optional<StartupTimes> startup;  // once a plan was compiled
     std::optional<LatencyStats> latency;
     std::vector<ProfileRow> profile;
     std::optional<std::size_t> peak_activation_bytes;  // of the plan the measured runs used
 };
 
 std::string format_predictions(const ClassifiedInput& input);
+std::string format_startup(const StartupTimes& startup);
 std::string format_latency(const LatencyStats& latency);
 std::string format_profile(const std::vector<ProfileRow>& rows);
 std::string format_measurements(const RunMeasurements& measurements);
 
-// The --json document (schemas/run-output.schema.json).
-nlohmann::json run_output_json(const std::string& model, const std::vector<ClassifiedInput>& results,
+// The --json document (schemas/run-output.schema.json); `optimized` says whether the reparameterized graph ran.
+nlohmann::json run_output_json(const std::string& model, bool optimized, const std::vector<ClassifiedInput>& results,
                                const RunMeasurements& measurements);
 
 }  // namespace mobileone

@@ -123,7 +123,7 @@ const std::vector<ValueInfo>& Session::outputs() const { return impl_->model.gra
 
 std::size_t Session::peak_activation_bytes() const { return impl_->plan ? impl_->plan->arena_bytes : 0; }
 
-RunResult Session::run(const std::map<std::string, Tensor>& inputs) {
+void Session::prepare(const std::map<std::string, Tensor>& inputs) {
     const Graph& graph = impl_->model.graph;
     for (const auto& [name, tensor] : inputs)
         if (!graph.is_input(name)) fail("'{}' is not an input of the model", name);
@@ -136,6 +136,10 @@ RunResult Session::run(const std::map<std::string, Tensor>& inputs) {
     }
     if (!impl_->plan || impl_->plan->compiled_for != plan_inputs)
         impl_->plan = compile_plan(impl_->model, impl_->options, std::move(plan_inputs), impl_->pool);
+}
+
+RunResult Session::run(const std::map<std::string, Tensor>& inputs) {
+    prepare(inputs);
     const Plan& plan = *impl_->plan;
 
     for (const auto& [name, view] : plan.inputs) Impl::copy_input(inputs.at(name), view);

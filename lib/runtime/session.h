@@ -48,7 +48,11 @@ public:
     // per the precision, integer outputs keep their type.
     RunResult run(const std::map<std::string, Tensor>& inputs);
 
-    // Peak bytes of activation memory of the current plan (after the first run).
+    // Compiles the plan run() would use for these inputs (or keeps the current one) without running it, so startup
+    // can be timed apart from the first run. Checks the inputs as run() does.
+    void prepare(const std::map<std::string, Tensor>& inputs);
+
+    // Peak bytes of activation memory of the current plan (after the first run or prepare).
     std::size_t peak_activation_bytes() const;
 
 private:

@@ -3,8 +3,9 @@
 Exports a MobileOne variant with tools/mobileone_torch.py in one exporter style, converts it with mobileone-convert and
 checks: the deploy graph's structure (one Conv + Relu per block, no BatchNormalization, no Add, SE kept), ONNX's full
 check, byte-identical output on a second conversion, that ONNX Runtime's output of the deploy graph and our runtime's
-outputs of both graphs equal PyTorch's output of the train model (max abs diff <= 1e-4 x max |logit|), that
-mobileone-run ranks the same top-5 classes for both graphs on an image, and that mobileone-verify calls them equivalent.
+outputs of both graphs as written (and of the train graph as mobileone-run reparameterizes it at load time) equal
+PyTorch's output of the train model (max abs diff <= 1e-4 x max |logit|), that mobileone-run ranks the same top-5
+classes for both graphs as written on an image, and that mobileone-verify calls them equivalent.
 
 usage: real_export.py --variant s0 --style prefused --bin BUILD/bin --work DIR
 """
@@ -109,9 +110,12 @@ def main():
     run("node", os.path.join(ROOT, "tools", "ort", "run_ort.js"), deploy, ort_out, f"input={input_npy}")
     ort_output = np.load(os.path.join(ort_out, "output.npy"))
     max_diff_check("ONNX Runtime on deploy vs PyTorch on train", ort_output, reference)
-    for name, path in (("train", train), ("deploy", deploy)):
+    # --no-optimize runs each graph as written; by default mobileone-run reparameterizes the train graph as it loads it.
+    for name, path, flags in (("train", train, ["--no-optimize"]), ("deploy", deploy, ["--no-optimize"]),
+                              ("train-reparameterized-at-load", train, [])):
         ours = os.path.join(work, f"ours-{name}")
-        run(os.path.join(args.bin, "mobileone-run"), path, "--input", f"input={input_npy}", "--save-outputs", ours)
+        run(os.path.join(args.bin, "mobileone-run"), path, *flags, "--input", f"input={input_npy}", "--save-outputs",
+            ours)
         our_output = np.load(os.path.join(ours, "output.npy"))
         max_diff_check(f"our runtime on {name} vs PyTorch on train", our_output, reference)
         max_diff_check(f"our runtime on {name} vs ONNX Runtime on deploy", our_output, ort_output)
@@ -120,7 +124,7 @@ def main():
     write_test_image(image)
     top5 = {}
     for name, path in (("train", train), ("deploy", deploy)):
-        result = json.loads(run(os.path.join(args.bin, "mobileone-run"), path, image, "--json"))
+        result = json.loads(run(os.path.join(args.bin, "mobileone-run"), path, image, "--json", "--no-optimize"))
         top5[name] = [entry["index"] for entry in result["results"][0]["top"]]
     check(top5["train"] == top5["deploy"], f"same top-5 on an image for train and deploy: {top5['deploy']}")
 
