@@ -99,13 +99,13 @@ int run_classifier(const RunOptions& options, std::ostream& out, std::ostream& e
         if (no_inputs_given && !loaded.model.graph.inputs.empty())
             fail("give image files or --input NAME=FILE tensors (one of the two)");
         if (options.optimize) optimize_model_to_run(loaded, options.model);
-        const Model& model = loaded.model;
         runtime::SessionOptions session_options;
         session_options.precision = options.precision;
         session_options.threads = options.threads;
         session_options.profile = options.profile;
-        runtime::Session session(model, session_options);
-        OutputReader reader(model.graph, options);
+        runtime::Session session(std::move(loaded.model), session_options);  // one copy of the weights
+        const Graph& graph = session.graph();
+        OutputReader reader(graph, options);
         // Not before the runtime accepted the model: one it cannot run either gets just the error that says so.
         if (!loaded.not_optimized_because.empty())
             err << "mobileone-run: warning: " << options.model << ": cannot optimize (" << loaded.not_optimized_because
@@ -141,7 +141,7 @@ int run_classifier(const RunOptions& options, std::ostream& out, std::ostream& e
         } else if (no_inputs_given) {
             run_and_classify({}, "(no inputs)");  // the model computes its outputs from constants alone
         } else {
-            const ValueInfo& input = image_input(model.graph, options.model);
+            const ValueInfo& input = image_input(graph, options.model);
             const PreprocessOptions preprocessing = preprocessing_for(input, options.preprocessing);
             for (const std::string& image_path : options.images) {
                 try {

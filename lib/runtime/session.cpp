@@ -118,6 +118,7 @@ Session::~Session() = default;
 Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;
 
+const Graph& Session::graph() const { return impl_->model.graph; }
 const std::vector<ValueInfo>& Session::inputs() const { return impl_->model.graph.inputs; }
 const std::vector<ValueInfo>& Session::outputs() const { return impl_->model.graph.outputs; }
 

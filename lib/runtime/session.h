@@ -41,6 +41,7 @@ public:
     Session(Session&&) noexcept;
     Session& operator=(Session&&) noexcept;
 
+    const Graph& graph() const;  // the model as given
     const std::vector<ValueInfo>& inputs() const;
     const std::vector<ValueInfo>& outputs() const;
 
