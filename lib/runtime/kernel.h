@@ -46,8 +46,13 @@ public:
 };
 
 // How a kernel lays out the rank-4 values it reads and writes at run time. Values of one pixel (H = W = 1) are the
-// same bytes in both layouts; constants known at plan time (weights) are always plain row-major (NCHW).
-enum class Layout { Nchw, Nhwc };
+// same bytes in both layouts; constants known at plan time (weights) are always plain row-major (NCHW). Any: an
+// elementwise kernel that works in whichever layout its first rank-4 input has (see accepts_any_layout).
+enum class Layout { Nchw, Nhwc, Any };
+
+// Whether an elementwise node can run in any layout: every input has one shape, except scalars, and only scalars
+// are plan-time constants (a constant tensor is NCHW, which an NHWC input would not match element for element).
+bool accepts_any_layout(const NodeSignature& signature);
 
 // An op's type rules. infer() validates the node (throwing Error naming it) and returns one type per node output
 // (unnamed optional outputs included); ops whose output shape depends on input values (Reshape, Expand...) read them
@@ -94,6 +99,14 @@ private:
         ::mobileone::runtime::OpRegistry::instance().add_op({#op_name, infer_function}) &&                          \
         ::mobileone::runtime::OpRegistry::instance().add_kernel(                                                    \
             {#op_name, #op_name "_reference", ::mobileone::runtime::Isa::Generic, 0, nullptr, make_reference_kernel})
+
+// Registers an elementwise op's reference kernel once more, for nodes accepts_any_layout admits: between NHWC kernels
+// it then runs on their NHWC values as they are, instead of between two reorders.
+#define MOBILEONE_REGISTER_ANY_LAYOUT(op_name, make_reference_kernel)                                               \
+    [[maybe_unused]] static const bool registered_any_layout_##op_name =                                            \
+        ::mobileone::runtime::OpRegistry::instance().add_kernel(                                                    \
+            {#op_name, #op_name "_any_layout", ::mobileone::runtime::Isa::Generic, 1,                               \
+             ::mobileone::runtime::accepts_any_layout, make_reference_kernel, ::mobileone::runtime::Layout::Any})
 
 // Adds a further row to an op's kernel table, e.g. an ISA-specific variant in runtime/ops/x86/ or runtime/ops/arm/:
 //   MOBILEONE_REGISTER_KERNEL(dwconv3x3_avx2, "Conv", "dwconv3x3_avx2", Isa::Avx2, 10, is_depthwise_3x3, make_it);

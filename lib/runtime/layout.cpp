@@ -8,6 +8,16 @@ namespace mobileone::runtime {
 
 bool layout_neutral(const std::vector<int64_t>& shape) { return shape.size() != 4 || shape[2] * shape[3] == 1; }
 
+bool accepts_any_layout(const NodeSignature& signature) {
+    const std::vector<int64_t>* shape = nullptr;
+    for (std::size_t i = 0; i < signature.inputs.size(); ++i) {
+        if (!signature.has_input(i) || signature.inputs[i].numel() == 1) continue;
+        if (signature.constant(i) || (shape && signature.inputs[i].shape != *shape)) return false;
+        shape = &signature.inputs[i].shape;
+    }
+    return shape != nullptr;
+}
+
 namespace {
 
 // Transposes each image's [rows, columns] matrix of elements: NCHW -> NHWC is [C, HW] -> [HW, C], and back.

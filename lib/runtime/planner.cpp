@@ -142,6 +142,7 @@ private:
         std::unique_ptr<Kernel> kernel = entry->make(signature);
 
         // Activations reach the kernel in its layout; a crossing costs one reorder, shared by later readers.
+        const Layout layout = entry->layout == Layout::Any ? layout_of_first_activation(node) : entry->layout;
         std::vector<PlannedValue> inputs;
         for (const std::string& input : node.inputs) {
             if (input.empty()) {
@@ -149,8 +150,8 @@ private:
                 continue;
             }
             PlannedValue value = values_.at(input);
-            if (!value.constant && value.layout != entry->layout && !layout_neutral(value.type.shape))
-                value = in_layout(input, entry->layout);
+            if (!value.constant && value.layout != layout && !layout_neutral(value.type.shape))
+                value = in_layout(input, layout);
             inputs.push_back(value);
         }
         int step = static_cast<int>(plan_.steps.size());
@@ -162,8 +163,8 @@ private:
             if (options_.precision == DataType::Double && output_types[i].dtype == DataType::Float)
                 fail("node {}: produces float32 values, which precision float64 cannot compute in double",
                      node.label());
-            Layout layout = layout_neutral(output_types[i].shape) ? Layout::Nchw : entry->layout;
-            PlannedValue value{output_types[i], nullptr, add_buffer(output_types[i], step), layout};
+            PlannedValue value{output_types[i], nullptr, add_buffer(output_types[i], step),
+                               layout_neutral(output_types[i].shape) ? Layout::Nchw : layout};
             if (!node.outputs[i].empty()) define(node.outputs[i], value);
             outputs.push_back(value);
         }
@@ -175,6 +176,15 @@ private:
         step_inputs_.push_back(std::move(inputs));
         step_outputs_.push_back(std::move(outputs));
         plan_.steps.push_back({node, entry, std::move(kernel), {}, {}});
+    }
+
+    Layout layout_of_first_activation(const Node& node) const {
+        for (const std::string& input : node.inputs) {
+            if (input.empty()) continue;
+            const PlannedValue& value = values_.at(input);
+            if (!value.constant && !layout_neutral(value.type.shape)) return value.layout;
+        }
+        return Layout::Nchw;
     }
 
     // The node's sole reader when it is an activation its kernel can apply: Relu, Clip with known bounds, Sigmoid.

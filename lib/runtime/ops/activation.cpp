@@ -186,5 +186,12 @@ MOBILEONE_REGISTER_OP(LeakyRelu, infer_floating, make_leaky_relu);
 MOBILEONE_REGISTER_OP(HardSigmoid, infer_floating, make_hard_sigmoid);
 MOBILEONE_REGISTER_OP(HardSwish, infer_floating, make_hard_swish);
 MOBILEONE_REGISTER_OP(Clip, infer_clip, make_clip);
+MOBILEONE_REGISTER_ANY_LAYOUT(Relu, make_relu);
+MOBILEONE_REGISTER_ANY_LAYOUT(Sigmoid, make_sigmoid);
+MOBILEONE_REGISTER_ANY_LAYOUT(Tanh, make_tanh);
+MOBILEONE_REGISTER_ANY_LAYOUT(LeakyRelu, make_leaky_relu);
+MOBILEONE_REGISTER_ANY_LAYOUT(HardSigmoid, make_hard_sigmoid);
+MOBILEONE_REGISTER_ANY_LAYOUT(HardSwish, make_hard_swish);
+MOBILEONE_REGISTER_ANY_LAYOUT(Clip, make_clip);
 
 }  // namespace mobileone::runtime

@@ -135,5 +135,9 @@ MOBILEONE_REGISTER_OP(Add, infer_binary, make_binary<Addition>);
 MOBILEONE_REGISTER_OP(Sub, infer_binary, make_binary<Subtraction>);
 MOBILEONE_REGISTER_OP(Mul, infer_binary, make_binary<Multiplication>);
 MOBILEONE_REGISTER_OP(Div, infer_binary, make_binary<Division>);
+MOBILEONE_REGISTER_ANY_LAYOUT(Add, make_binary<Addition>);
+MOBILEONE_REGISTER_ANY_LAYOUT(Sub, make_binary<Subtraction>);
+MOBILEONE_REGISTER_ANY_LAYOUT(Mul, make_binary<Multiplication>);
+MOBILEONE_REGISTER_ANY_LAYOUT(Div, make_binary<Division>);
 
 }  // namespace mobileone::runtime
