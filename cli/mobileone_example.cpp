@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
     std::string variant_name, output_path, style_name = "prefused";
     uint64_t seed = 0;
     int opset = 13;
+    int64_t batch = 1;
     app.add_option("variant", variant_name, "s0, s1, s2, s3 or s4")->required();
     app.add_option("output", output_path, "ONNX file to write")->required();
     app.add_option("--style", style_name,
@@ -19,6 +20,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--seed", seed, "seed of the random weights")->capture_default_str();
     app.add_option("--opset", opset, "ONNX opset, 11 to 17")->capture_default_str();
+    app.add_option("--batch", batch, "batch size of the input, as exported from a batch of that size")
+        ->capture_default_str();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -27,7 +30,8 @@ int main(int argc, char** argv) {
     }
 
     try {
-        Model model = build_mobileone(parse_mobileone_variant(variant_name), parse_export_style(style_name), seed, opset);
+        Model model =
+            build_mobileone(parse_mobileone_variant(variant_name), parse_export_style(style_name), seed, opset, batch);
         save_model(model, output_path);
         return 0;
     } catch (const Error& error) {

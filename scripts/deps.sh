@@ -2,6 +2,7 @@
 # Installs everything the project needs on a fresh Debian 12 machine (idempotent).
 #   scripts/deps.sh          build dependencies
 #   scripts/deps.sh test     plus what the tests compare against: PyTorch's exporter, ONNX's test data, ONNX Runtime
+#                            (and GNU time, with which tools/bench.py reads peak RSS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo=""
@@ -12,7 +13,7 @@ packages=(g++ cmake ninja-build pkg-config
           libjpeg62-turbo-dev libpng-dev)
 if [ "${1:-}" = "test" ]; then
   packages+=(libgtest-dev libgmock-dev libonnx-testdata python3-torch python3-torchvision python3-onnx
-             python3-numpy python3-jsonschema)
+             python3-numpy python3-jsonschema time)
   command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 

@@ -258,6 +258,37 @@ TEST(MobileOneBuilder, OpsetsChangeWhatTheExporterChanges) {
     EXPECT_NO_THROW(check_model(opset14, "opset14"));
 }
 
+// The exporter traced with a batch of N writes N into the input, the output and the head's view(x.size(0), -1) shape,
+// and nowhere else (the SE view() keeps -1). The full check's strict shape inference proves the graph yields [N, 1000].
+TEST(MobileOneBuilder, BatchSetsTheInputOutputAndTheHeadShapeOnly) {
+    struct Case {
+        MobileOneVariant variant;
+        ExportStyle style;
+        std::vector<double> head_constant;  // "/Constant": the folded shape, or the traced batch scalar
+    };
+    for (const Case& c : {Case{MobileOneVariant::S0, ExportStyle::Prefused, {8, -1}},
+                          Case{MobileOneVariant::S4, ExportStyle::BatchNorm, {8}}}) {
+        SCOPED_TRACE(fmt::format("{} {}", to_string(c.variant), to_string(c.style)));
+        Model batched = build_mobileone(c.variant, c.style, 0, 13, 8);
+        const Model& single = built(c.variant, c.style);
+        EXPECT_EQ(batched.graph.inputs[0].static_shape(), (std::vector<int64_t>{8, 3, 224, 224}));
+        EXPECT_EQ(batched.graph.outputs[0].static_shape(), (std::vector<int64_t>{8, 1000}));
+        EXPECT_NO_THROW(check_model(batched, "batch 8"));
+        EXPECT_EQ(batched.graph.initializers, single.graph.initializers);
+        ASSERT_EQ(batched.graph.nodes.size(), single.graph.nodes.size());
+        std::vector<std::string> changed;
+        for (std::size_t i = 0; i < batched.graph.nodes.size(); ++i) {
+            const Node &a = batched.graph.nodes[i], &b = single.graph.nodes[i];
+            EXPECT_EQ(std::tie(a.name, a.op_type, a.inputs, a.outputs), std::tie(b.name, b.op_type, b.inputs, b.outputs));
+            if (a.op_type == "Constant" && *a.attribute_tensor("value") != *b.attribute_tensor("value"))
+                changed.push_back(a.name);
+        }
+        EXPECT_EQ(changed, std::vector<std::string>{"/Constant"});
+        EXPECT_EQ(node_named(batched, "/Constant").attribute_tensor("value")->to_doubles(), c.head_constant);
+    }
+    EXPECT_THROW(build_mobileone(MobileOneVariant::S0, ExportStyle::Prefused, 0, 13, 0), Error);
+}
+
 TEST(MobileOneBuilder, ParsesNamesAndRejectsOthersInOneLine) {
     EXPECT_EQ(parse_mobileone_variant("s3"), MobileOneVariant::S3);
     EXPECT_EQ(parse_export_style("bn"), ExportStyle::BatchNorm);

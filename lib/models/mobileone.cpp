@@ -179,8 +179,8 @@ struct BlockShape {
 
 class MobileOneBuilder {
 public:
-    MobileOneBuilder(MobileOneVariant variant, ExportStyle style, uint64_t seed, Graph& graph, int opset)
-        : spec_(spec_of(variant)), style_(style), random_(seed), writer_(graph, opset) {}
+    MobileOneBuilder(MobileOneVariant variant, ExportStyle style, uint64_t seed, Graph& graph, int opset, int64_t batch)
+        : spec_(spec_of(variant)), style_(style), batch_(batch), random_(seed), writer_(graph, opset) {}
 
     void build() {
         // TorchScript pools the literal 1 of the SE view() calls with the first conv's integer arguments: its
@@ -349,14 +349,14 @@ private:
         return writer_.node(scope, "Reshape", {x, shape}, std::move(attributes));
     }
 
-    // linear(gap(x).view(x.size(0), -1))
+    // linear(gap(x).view(x.size(0), -1)): tracing records x.size(0) as the batch it saw.
     void head(const std::string& x, int64_t channels) {
         std::string pooled = writer_.node("/gap", "GlobalAveragePool", {x});
         std::string shape;
         if (style_ == ExportStyle::Prefused) {
-            shape = writer_.constant("", int64_vector({1, -1}));
+            shape = writer_.constant("", int64_vector({batch_, -1}));
         } else {
-            std::string batch = writer_.constant("", int64_scalar(1));
+            std::string batch = writer_.constant("", int64_scalar(batch_));
             if (!minus_one_) minus_one_ = writer_.constant("", int64_scalar(-1));
             shape = shape_from_scalars("", {batch, *minus_one_});
         }
@@ -371,6 +371,7 @@ private:
 
     VariantSpec spec_;
     ExportStyle style_;
+    int64_t batch_;
     SeededRandom random_;
     GraphWriter writer_;
     std::optional<std::string> one_, minus_one_;  // TorchScript's pooled literals (BatchNorm style)
@@ -406,18 +407,19 @@ std::string_view to_string(MobileOneVariant variant) {
 
 std::string_view to_string(ExportStyle style) { return style == ExportStyle::Prefused ? "prefused" : "bn"; }
 
-Model build_mobileone(MobileOneVariant variant, ExportStyle style, uint64_t seed, int opset) {
+Model build_mobileone(MobileOneVariant variant, ExportStyle style, uint64_t seed, int opset, int64_t batch) {
     if (opset < kMinOpset || opset > kMaxOpset)
         fail("MobileOne builder: opset {} is not supported (expected {} to {})", opset, kMinOpset, kMaxOpset);
+    if (batch < 1) fail("MobileOne builder: batch {} is not supported (expected at least 1)", batch);
     Model model;
     model.ir_version = ir_version_for(opset);
     model.opset_imports = {{"", opset}};
     model.producer_name = "mobileone build_mobileone";
     Graph& graph = model.graph;
     graph.name = fmt::format("mobileone_{}_{}", to_string(variant), to_string(style));
-    graph.inputs.push_back({"input", DataType::Float, static_dims({1, 3, kImageSize, kImageSize}), {}});
-    graph.outputs.push_back({"output", DataType::Float, static_dims({1, kClasses}), {}});
-    MobileOneBuilder(variant, style, seed, graph, opset).build();
+    graph.inputs.push_back({"input", DataType::Float, static_dims({batch, 3, kImageSize, kImageSize}), {}});
+    graph.outputs.push_back({"output", DataType::Float, static_dims({batch, kClasses}), {}});
+    MobileOneBuilder(variant, style, seed, graph, opset, batch).build();
     return model;
 }
 

@@ -21,13 +21,14 @@ std::string_view to_string(MobileOneVariant variant);
 std::string_view to_string(ExportStyle style);
 
 // The train graph torch.onnx.export (PyTorch 1.13) writes for tools/mobileone_torch.py's model, node for node:
-// same order, op types, attributes, Constant nodes, Add chain order and node names; input "input" [1,3,224,224],
-// output "output" [1,1000]. Supported opsets: 11 to 17, each exported as PyTorch does for that opset.
+// same order, op types, attributes, Constant nodes, Add chain order and node names; input "input" [N,3,224,224],
+// output "output" [N,1000] for batch N (the exporter also bakes N into the head's view() shape).
+// Supported opsets: 11 to 17, each exported as PyTorch does for that opset.
 //
 // Weights are seeded random numbers (deterministic on every platform) with BN statistics far from the identity.
 // Parameters are drawn in the same order for both styles, so a Prefused model is exactly the BN-folded form of
 // the BatchNorm model with the same seed. tools/compare_mobileone_graphs.py checks the structure against the
 // real exporter.
-Model build_mobileone(MobileOneVariant variant, ExportStyle style, uint64_t seed, int opset = 13);
+Model build_mobileone(MobileOneVariant variant, ExportStyle style, uint64_t seed, int opset = 13, int64_t batch = 1);
 
 }  // namespace mobileone
