@@ -48,10 +48,34 @@ void transpose_images(const TensorView& input, const TensorView& output, int64_t
     });
 }
 
+// NCHW -> NHWC of an RGB image, the graph input of every vision model: three reads, one contiguous write per pixel.
+template <typename Element>
+void interleave_three_channels(const TensorView& input, const TensorView& output, ThreadPool& pool) {
+    const auto* x = reinterpret_cast<const Element*>(input.data);
+    auto* y = reinterpret_cast<Element*>(output.data);
+    const int64_t images = input.shape()[0], pixels = input.shape()[2] * input.shape()[3];
+    constexpr int64_t block = 4096;
+    const int64_t blocks = (pixels + block - 1) / block;
+    pool.parallel_for(images * blocks, [&](int64_t begin, int64_t end) {
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t image = task / blocks, first = task % blocks * block;
+            const Element* in = x + image * 3 * pixels;
+            Element* out = y + image * 3 * pixels;
+            for (int64_t p = first; p < std::min(pixels, first + block); ++p) {
+                out[3 * p] = in[p];
+                out[3 * p + 1] = in[pixels + p];
+                out[3 * p + 2] = in[2 * pixels + p];
+            }
+        }
+    });
+}
+
 template <typename Element>
 void reorder(const TensorView& input, const TensorView& output, Layout to, ThreadPool& pool) {
     const int64_t channels = input.shape()[1], pixels = input.shape()[2] * input.shape()[3];
-    if (to == Layout::Nhwc)
+    if (to == Layout::Nhwc && channels == 3)
+        interleave_three_channels<Element>(input, output, pool);
+    else if (to == Layout::Nhwc)
         transpose_images<Element>(input, output, channels, pixels, pool);
     else
         transpose_images<Element>(input, output, pixels, channels, pool);
