@@ -172,6 +172,7 @@ TEST_F(RunCli, BenchReportsLatencyAndProfileListsEveryNode) {
         EXPECT_LE(row["ms"].get<double>(), previous_ms) << "slowest first";
         previous_ms = row["ms"].get<double>();
     }
+    ops.erase("LayoutReorder");  // the planner's NCHW <-> NHWC steps, there when a fast NHWC kernel serves the Conv
     EXPECT_EQ(ops, (std::set<std::string>{"Conv", "GlobalAveragePool", "Flatten", "Gemm"}));
     EXPECT_NEAR(percent, 100, 1e-6);
     // The largest live set: the 3x32x32 input and the Conv's output are both alive while the Conv runs.
