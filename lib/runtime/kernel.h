@@ -84,6 +84,8 @@ public:
     const KernelEntry* select_kernel(const NodeSignature& signature) const;
     // Every entry for this node on this CPU that accepts it, best first (the kernel tester runs them all).
     std::vector<const KernelEntry*> accepting_kernels(const NodeSignature& signature) const;
+    // Every entry of the op whatever this CPU runs, in registration order (the kernel tester lists those it skips).
+    std::vector<const KernelEntry*> kernels_of(const std::string& op_type) const;
     std::vector<std::string> op_types() const;  // sorted
 
 private:

@@ -73,9 +73,11 @@ public:
         for (const std::string& name : results) {
             PlannedValue value = lookup(name, "is requested as a result but no node, input or initializer defines it");
             if (value.layout != Layout::Nchw) value = in_layout(name, Layout::Nchw);
-            if (value.buffer >= 0) requests_[value.buffer].last_step = static_cast<int>(plan_.steps.size());
             result_values_[name] = value;
         }
+        // Only once every result's reorder step exists is the plan's end known: a result must outlive all of them.
+        for (const auto& [name, value] : result_values_)
+            if (value.buffer >= 0) requests_[value.buffer].last_step = static_cast<int>(plan_.steps.size());
         place_buffers();
     }
 

@@ -113,6 +113,13 @@ std::vector<const KernelEntry*> OpRegistry::accepting_kernels(const NodeSignatur
     return candidates;
 }
 
+std::vector<const KernelEntry*> OpRegistry::kernels_of(const std::string& op_type) const {
+    std::vector<const KernelEntry*> entries;
+    for (const KernelEntry& entry : kernels_)
+        if (entry.op_type == op_type) entries.push_back(&entry);
+    return entries;
+}
+
 std::vector<std::string> OpRegistry::op_types() const {
     std::vector<std::string> types;
     for (const OpDefinition& op : ops_) types.push_back(op.op_type);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "ir/error.h"
+#include "runtime/layout.h"
 #include "runtime/thread_pool.h"
 
 namespace mobileone {
@@ -46,6 +47,18 @@ const runtime::OpDefinition& definition_of(const std::string& op_type) {
     return *op;
 }
 
+TensorView view_of(const Tensor& tensor) {
+    return {{tensor.dtype(), tensor.dims()}, const_cast<std::byte*>(tensor.bytes().data())};
+}
+
+// `value` rewritten into layout `to` by the runtime's reorder kernel; its dims stay [N, C, H, W].
+Tensor reordered(const Tensor& value, runtime::Layout to, runtime::ThreadPool& pool) {
+    Tensor result(value.dtype(), value.dims());
+    TensorView input = view_of(value), output = view_of(result);
+    runtime::make_reorder(to)->run({&input, 1}, {&output, 1}, pool);
+    return result;
+}
+
 }  // namespace
 
 std::vector<ValueType> infer_op(const OpCall& call) {
@@ -54,26 +67,59 @@ std::vector<ValueType> infer_op(const OpCall& call) {
 }
 
 std::vector<Tensor> run_op(const OpCall& call, int threads) {
+    infer_op(call);  // as in the planner, the type rules check the node before any kernel's accepts() sees it
+    std::vector<const runtime::KernelEntry*> entries = accepting_kernels(call);
+    if (entries.empty()) fail("no kernel for op {}", call.op_type);
+    return run_op_with_kernel(call, *entries.front(), threads);
+}
+
+std::vector<const runtime::KernelEntry*> accepting_kernels(const OpCall& call) {
+    Node node = call.node();
+    return runtime::OpRegistry::instance().accepting_kernels(signature_of(node, call));
+}
+
+const runtime::KernelEntry& reference_kernel(const std::string& op_type) {
+    for (const runtime::KernelEntry* entry : runtime::OpRegistry::instance().kernels_of(op_type))
+        if (entry->name == op_type + "_reference") return *entry;
+    fail("op {} has no reference kernel", op_type);
+}
+
+bool kernel_accepts(const runtime::KernelEntry& entry, const OpCall& call) {
+    Node node = call.node();
+    return entry.op_type == call.op_type && (!entry.accepts || entry.accepts(signature_of(node, call)));
+}
+
+std::vector<Tensor> run_op_with_kernel(const OpCall& call, const runtime::KernelEntry& entry, int threads,
+                                       runtime::FusedActivation activation) {
     Node node = call.node();
     NodeSignature signature = signature_of(node, call);
     std::vector<ValueType> types = definition_of(call.op_type).infer(signature);
-    const runtime::KernelEntry* entry = runtime::OpRegistry::instance().select_kernel(signature);
-    if (!entry) fail("no kernel for op {}", call.op_type);
-    std::unique_ptr<runtime::Kernel> kernel = entry->make(signature);
+    signature.activation = activation;
+    std::unique_ptr<runtime::Kernel> kernel = entry.make(signature);
+    runtime::ThreadPool pool(threads);
+    // Constants stay NCHW, like the planner's; so do values whose layouts coincide.
+    auto in_kernel_layout = [&](const ValueType& type, bool constant) {
+        return entry.layout == runtime::Layout::Nhwc && !constant && !runtime::layout_neutral(type.shape);
+    };
 
     std::vector<Tensor> inputs;
-    for (const OpInput& input : call.inputs) inputs.push_back(input.value.value_or(Tensor()));
+    for (std::size_t i = 0; i < call.inputs.size(); ++i) {
+        const OpInput& input = call.inputs[i];
+        bool reorder = input.value && in_kernel_layout(signature.inputs[i], input.constant);
+        inputs.push_back(reorder ? reordered(*input.value, runtime::Layout::Nhwc, pool)
+                                 : input.value.value_or(Tensor()));
+    }
     std::vector<TensorView> input_views;
     for (std::size_t i = 0; i < inputs.size(); ++i)
-        input_views.push_back(signature.inputs[i].present() ? TensorView{signature.inputs[i], inputs[i].bytes().data()}
-                                                             : TensorView{});
+        input_views.push_back(signature.inputs[i].present() ? view_of(inputs[i]) : TensorView{});
     std::vector<Tensor> outputs;
-    for (const ValueType& type : types) outputs.emplace_back(type.dtype, type.shape);
     std::vector<TensorView> output_views;
-    for (Tensor& output : outputs) output_views.push_back({{output.dtype(), output.dims()}, output.bytes().data()});
+    for (const ValueType& type : types) outputs.emplace_back(type.dtype, type.shape);
+    for (Tensor& output : outputs) output_views.push_back(view_of(output));
 
-    runtime::ThreadPool pool(threads);
     kernel->run(input_views, output_views, pool);
+    for (std::size_t i = 0; i < outputs.size(); ++i)
+        if (in_kernel_layout(types[i], false)) outputs[i] = reordered(outputs[i], runtime::Layout::Nchw, pool);
     return outputs;
 }
 

@@ -59,6 +59,21 @@ std::vector<runtime::ValueType> infer_op(const OpCall& call);
 // Infers, selects the kernel, makes it and runs it on `threads` threads; returns the outputs.
 std::vector<Tensor> run_op(const OpCall& call, int threads = 1);
 
+// Every kernel-table entry that accepts the call's node on this CPU, best first.
+std::vector<const runtime::KernelEntry*> accepting_kernels(const OpCall& call);
+
+// The op's portable reference kernel, "<op_type>_reference": what every other entry of the op must compute.
+const runtime::KernelEntry& reference_kernel(const std::string& op_type);
+
+// Whether `entry` accepts the call's node, whether or not this CPU runs its ISA.
+bool kernel_accepts(const runtime::KernelEntry& entry, const OpCall& call);
+
+// Runs one kernel-table entry with `activation` applied to output 0 (for an entry that fuses activations), the way
+// the planner runs it: values are given and returned in NCHW, and an Nhwc entry reads its non-constant rank-4 inputs
+// and writes its rank-4 outputs in NHWC, converted by the runtime's own reorder kernel.
+std::vector<Tensor> run_op_with_kernel(const OpCall& call, const runtime::KernelEntry& entry, int threads = 1,
+                                       runtime::FusedActivation activation = {});
+
 // The single output of run_op.
 Tensor run_single(const OpCall& call, int threads = 1);
 

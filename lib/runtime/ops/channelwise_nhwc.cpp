@@ -35,12 +35,15 @@ private:
     ChannelMeanFunction mean_;
 };
 
-// Which input of a Mul is the per-channel scale of the other, or -1.
+// Which input of a Mul is the per-channel scale of the other, or -1. An image known at plan time is NCHW, as every
+// constant is, so it is left to the reference kernel.
 int scale_input(const NodeSignature& signature) {
     if (signature.inputs.size() != 2) return -1;
     for (int scale = 0; scale < 2; ++scale) {
         const ValueType &image = signature.inputs[1 - scale], &factor = signature.inputs[scale];
-        if (!is_float_image(image) || !is_float_image(factor) || layout_neutral(image.shape)) continue;
+        if (!is_float_image(image) || !is_float_image(factor) || layout_neutral(image.shape) ||
+            signature.constant(1 - scale))
+            continue;
         const std::vector<int64_t>& s = factor.shape;
         if ((s[0] == image.shape[0] || s[0] == 1) && s[1] == image.shape[1] && s[2] == 1 && s[3] == 1) return scale;
     }
