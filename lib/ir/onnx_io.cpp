@@ -307,7 +307,8 @@ std::string read_file(const std::filesystem::path& path) {
         bytes.resize(static_cast<std::size_t>(in.gcount()));
     }
     char buffer[1 << 16];
-    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) bytes.append(buffer, static_cast<std::size_t>(in.gcount()));
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0)
+        bytes.append(buffer, static_cast<std::size_t>(in.gcount()));
     if (in.bad()) fail("{}: read error", path.string());
     return bytes;
 }

@@ -39,7 +39,9 @@ float bias_of(const NodeSignature& signature, int64_t channel) {
 bool accepts_pointwise(const NodeSignature& signature) {
     if (!is_float_conv_2d(signature)) return false;
     Conv2d conv = conv_2d(signature);
-    auto plain = [](const WindowAxis& a) { return a.kernel == 1 && a.stride == 1 && a.pad_begin == 0 && a.pad_end == 0; };
+    auto plain = [](const WindowAxis& a) {
+        return a.kernel == 1 && a.stride == 1 && a.pad_begin == 0 && a.pad_end == 0;
+    };
     return conv.group == 1 && plain(conv.height) && plain(conv.width);
 }
 
@@ -195,13 +197,14 @@ auto make_with(const Microkernels& microkernels) {
 [[maybe_unused]] const bool registered = [] {
     for (const Microkernels* set : compiled_microkernels()) {
         const std::string isa = to_string(set->isa), tile = fmt::format("{}x{}", set->gemm_mr, set->gemm_nr);
+        const int rank = isa_rank(set->isa);
         OpRegistry& registry = OpRegistry::instance();
-        registry.add_kernel({"Conv", fmt::format("conv1x1_gemm_{}_{}", tile, isa), set->isa, 30 + isa_rank(set->isa), accepts_pointwise,
-                             make_with<PointwiseConv>(*set), Layout::Nhwc, true});
-        registry.add_kernel({"Conv", fmt::format("dwconv3x3_{}", isa), set->isa, 30 + isa_rank(set->isa), accepts_depthwise3x3,
+        registry.add_kernel({"Conv", fmt::format("conv1x1_gemm_{}_{}", tile, isa), set->isa, 30 + rank,
+                             accepts_pointwise, make_with<PointwiseConv>(*set), Layout::Nhwc, true});
+        registry.add_kernel({"Conv", fmt::format("dwconv3x3_{}", isa), set->isa, 30 + rank, accepts_depthwise3x3,
                              make_with<Depthwise3x3Conv>(*set), Layout::Nhwc, true});
-        registry.add_kernel({"Conv", fmt::format("conv_im2col_gemm_{}_{}", tile, isa), set->isa, 20 + isa_rank(set->isa), accepts_im2col,
-                             make_with<Im2colConv>(*set), Layout::Nhwc, true});
+        registry.add_kernel({"Conv", fmt::format("conv_im2col_gemm_{}_{}", tile, isa), set->isa, 20 + rank,
+                             accepts_im2col, make_with<Im2colConv>(*set), Layout::Nhwc, true});
     }
     return true;
 }();
