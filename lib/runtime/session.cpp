@@ -109,6 +109,7 @@ struct Session::Impl {
 Session::Session(Model model, SessionOptions options) {
     if (options.precision != DataType::Float && options.precision != DataType::Double)
         fail("session precision must be float32 or float64, not {}", to_string(options.precision));
+    cpu_supports(Isa::Generic);  // a bad MOBILEONE_ISA is reported here, not as the first node's error
     check_ops_supported(model.graph);
     check_kept_values_exist(model.graph, options.keep_values);
     impl_ = std::make_unique<Impl>(std::move(model), std::move(options));
