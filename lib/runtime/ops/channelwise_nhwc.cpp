@@ -73,7 +73,7 @@ public:
                 float* y = outputs[0].as<float>() + offset;
                 scale_(image.as<float>() + offset, factor.as<float>() + (per_image ? n * channels : 0), count, channels,
                        y, clamp_bounds(activation_));
-                if (activation_.kind == FusedActivation::Kind::Sigmoid) apply_sigmoid(y, count * channels);
+                finish_activation(activation_, y, count * channels);
             }
         });
     }

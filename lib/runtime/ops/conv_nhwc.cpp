@@ -117,7 +117,7 @@ public:
                 row_kernel_({x + n * image_size, conv_.height.input, conv_.width.input, channels, conv_.height.stride,
                              conv_.height.pad_begin, conv_.width.pad_begin, oh, columns, weights_.data(), out,
                              clamp_bounds(activation_)});
-                if (activation_.kind == FusedActivation::Kind::Sigmoid) apply_sigmoid(out, columns * channels);
+                finish_activation(activation_, out, columns * channels);
             }
         });
     }

@@ -10,7 +10,8 @@ ClampBounds clamp_bounds(const FusedActivation& activation) {
     return {-INFINITY, INFINITY};
 }
 
-void apply_sigmoid(float* values, int64_t count) {
+void finish_activation(const FusedActivation& activation, float* values, int64_t count) {
+    if (activation.kind != FusedActivation::Kind::Sigmoid) return;
     for (int64_t i = 0; i < count; ++i) values[i] = 1.0f / (1.0f + std::exp(-values[i]));
 }
 
@@ -25,8 +26,7 @@ void gemm_panel_tile(const Microkernels& microkernels, const PackedMatrix& b, in
     kernel(static_cast<std::size_t>(tile.rows), static_cast<std::size_t>(columns), static_cast<std::size_t>(b.k()),
            tile.a, static_cast<std::size_t>(tile.a_stride), b.panel(panel), c, static_cast<std::size_t>(tile.c_stride),
            clamp_bounds(activation));
-    if (activation.kind == FusedActivation::Kind::Sigmoid)
-        for (int64_t r = 0; r < tile.rows; ++r) apply_sigmoid(c + r * tile.c_stride, columns);
+    for (int64_t r = 0; r < tile.rows; ++r) finish_activation(activation, c + r * tile.c_stride, columns);
 }
 
 }  // namespace

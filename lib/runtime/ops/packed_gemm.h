@@ -2,9 +2,8 @@
 // The engine behind every fast kernel that is a matrix product: pointwise and im2col convolutions, Gemm, MatMul.
 #pragma once
 
-#include <cstdint>
 #include <algorithm>
-#include <vector>
+#include <cstdint>
 
 #include "runtime/kernel.h"
 #include "runtime/ops/aligned_buffer.h"
@@ -42,9 +41,10 @@ private:
     AlignedBuffer data_;
 };
 
-// The clamp bounds of a fused Relu or Clip; a fused Sigmoid is applied after the product by apply_sigmoid.
+// A fused activation is applied in two halves: the micro-kernels clamp before they store (Relu, Clip), and
+// finish_activation then applies what needs a transcendental function (Sigmoid) to the values just stored.
 ClampBounds clamp_bounds(const FusedActivation& activation);
-void apply_sigmoid(float* values, int64_t count);
+void finish_activation(const FusedActivation& activation, float* values, int64_t count);
 
 struct GemmRows {
     const float* a;  // rows x k, rows a_stride floats apart
